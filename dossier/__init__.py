@@ -1,0 +1,15 @@
+"""dossier: a static site generator for news explainers.
+
+The build is a one-way pipeline, one module a step:
+
+    load      content/ files -> validated model        (load.py, yamlstrict.py, fields.py)
+    markup    Markdown bodies -> HTML + facts           (markup.py)
+    index     facts -> mentions, positions, backlinks   (index.py)
+    pages     model + index -> the list of pages        (pages.py)
+    render    pages -> bytes through Jinja2 layouts     (render.py)
+    output    bytes -> OUT, swapped in whole            (output.py)
+
+`pipeline.py` strings the steps together; `cli.py` is the command line.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""The reference index: built once per build from the facts every body gave up.
+
+Pages read from it; nothing here reads text again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from .markup import Mention, Position, Rendered
+from .model import Content, Source
+
+
+@dataclass(frozen=True)
+class Backlink:
+    """A mention of an actor, seen from the actor: where it is and what it says."""
+
+    kind: str  # explainer, card or actor
+    slug: str
+    mention: Mention
+
+
+@dataclass
+class Index:
+    mentions: dict[str, list[Backlink]] = field(default_factory=lambda: defaultdict(list))
+    positions: dict[str, list[tuple[str, Position]]] = field(default_factory=lambda: defaultdict(list))
+    relations: dict[str, list[tuple[str, str, str]]] = field(default_factory=lambda: defaultdict(list))
+    explainer_actors: dict[str, list[str]] = field(default_factory=dict)
+    explainer_cards: dict[str, list[str]] = field(default_factory=dict)
+    explainer_sources: dict[str, list[Source]] = field(default_factory=dict)
+    related: dict[str, list[str]] = field(default_factory=dict)
+    actor_explainers: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    actor_cards: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    card_actors: dict[str, list[str]] = field(default_factory=dict)
+    embedded_in: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    explainers_by_date: list[str] = field(default_factory=list)
+    timeline: list[str] = field(default_factory=list)
+
+
+def build_index(content: Content, bodies: dict[tuple[str, str], Rendered]) -> Index:
+    """Invert what each body says into what each actor and card is part of."""
+    index = Index()
+    for (kind, slug), rendered in sorted(bodies.items()):
+        for mention in rendered.mentions:
+            index.mentions[mention.actor].append(Backlink(kind, slug, mention))
+        for position in rendered.positions:
+            index.positions[position.actor].append((slug, position))
+
+    for actor in content.actors.values():
+        for relation in actor.relations:
+            triple = (actor.slug, relation.label, relation.actor.slug)
+            index.relations[actor.slug].append(triple)
+            index.relations[relation.actor.slug].append(triple)
+
+    for card in content.cards.values():
+        named = [ref.slug for ref in card.actors] + [m.actor for m in bodies[("card", card.slug)].mentions]
+        index.card_actors[card.slug] = _unique(named)
+        for actor in index.card_actors[card.slug]:
+            index.actor_cards[actor].append(card.slug)
+
+    for explainer in content.explainers.values():
+        rendered = bodies[("explainer", explainer.slug)]
+        cards = _unique(slug for slug, _ in rendered.embeds)
+        index.explainer_cards[explainer.slug] = cards
+        for card in cards:
+            index.embedded_in[card].append(explainer.slug)
+        named = [ref.slug for ref in explainer.actors] + [m.actor for m in rendered.mentions]
+        named += [actor for card in cards for actor in index.card_actors[card]]
+        index.explainer_actors[explainer.slug] = _unique(named)
+        for actor in index.explainer_actors[explainer.slug]:
+            index.actor_explainers[actor].append(explainer.slug)
+        index.explainer_sources[explainer.slug] = _unique(
+            source for card in cards for source in content.cards[card].sources)
+
+    index.explainers_by_date = sorted(content.explainers,
+                                      key=lambda s: (-content.explainers[s].published.toordinal(), s))
+    for explainer in content.explainers:
+        index.related[explainer] = _related(explainer, index, content)
+    index.timeline = sorted((c.slug for c in content.cards.values() if c.date),
+                            key=lambda s: (content.cards[s].date, content.cards[s].title, s))
+    rank = {slug: n for n, slug in enumerate(index.explainers_by_date)}
+    for explainers in index.actor_explainers.values():
+        explainers.sort(key=rank.__getitem__)
+    return index
+
+
+def _related(slug: str, index: Index, content: Content, limit: int = 5) -> list[str]:
+    """Other explainers sharing the most actors, then the newest."""
+    shared: Counter[str] = Counter()
+    for actor in index.explainer_actors[slug]:
+        for other in index.actor_explainers[actor]:
+            if other != slug:
+                shared[other] += 1
+    ranked = sorted(shared, key=lambda o: (-shared[o], -content.explainers[o].published.toordinal(), o))
+    return ranked[:limit]
+
+
+def _unique(items) -> list:
+    return list(dict.fromkeys(items))

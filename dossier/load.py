@@ -1,0 +1,303 @@
+"""Read content/ into a validated model. The only step that reads content files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import stat
+import unicodedata
+from pathlib import Path
+from typing import Any, Callable
+
+from . import fields as f
+from .model import (ACTOR_KINDS, CARD_STATUSES, Actor, Alias, Body, Card, Content, Explainer,
+                    Relation, Site, SlugRef, Source)
+from .problems import Mark, Problems, did_you_mean
+from .yamlstrict import parse
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+KINDS = {"explainers": ".md", "actors": ".md", "cards": ".yml"}
+
+SITE = {
+    "title": f.Field(f.text, required=True),
+    "base_url": f.Field(f.url, required=True),
+    "description": f.Field(f.text),
+    "language": f.Field(f.text),
+}
+EXPLAINER = {
+    "title": f.Field(f.text, required=True),
+    "dek": f.Field(f.text, required=True),
+    "published": f.Field(f.date, required=True),
+    "updated": f.Field(f.date),
+    "authors": f.Field(f.list_of(f.text)),
+    "actors": f.Field(f.list_of(f.located(f.slug, SlugRef))),
+    "draft": f.Field(f.boolean),
+}
+ACTOR = {
+    "name": f.Field(f.text, required=True),
+    "kind": f.Field(f.choice(*ACTOR_KINDS), required=True),
+    "role": f.Field(f.text),
+    "aliases": f.Field(f.list_of(f.located(f.text, Alias))),
+    "relations": f.Field(f.list_of(f.record({
+        "actor": f.Field(f.located(f.slug, SlugRef), required=True),
+        "label": f.Field(f.text, required=True),
+    }, Relation))),
+    "wikidata": f.Field(f.text),
+}
+CARD = {
+    "title": f.Field(f.text, required=True),
+    "claim": f.Field(f.text, required=True),
+    "figure": f.Field(f.text),
+    "date": f.Field(f.partial_date),
+    "status": f.Field(f.choice(*CARD_STATUSES)),
+    "actors": f.Field(f.list_of(f.located(f.slug, SlugRef))),
+    "sources": f.Field(f.list_of(f.record({
+        "name": f.Field(f.text, required=True),
+        "url": f.Field(f.url),
+        "date": f.Field(f.partial_date),
+    }, Source), non_empty=True), required=True),
+}
+
+
+def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | None = None,
+         today: dt.date | None = None) -> Content | None:
+    """Load and validate everything under ROOT/content; None when there were errors."""
+    content_dir = root / "content"
+    if not content_dir.is_dir():
+        problems.error(Mark("content"), "no content/ folder here; is --root right?")
+        return None
+    site = _load_site(root, problems, base_url)
+    files = _content_files(root, problems)
+    content = Content(site=site) if site else None
+    readers: dict[str, Callable[..., Any]] = {"explainers": _explainer, "actors": _actor, "cards": _card}
+    for kind, paths in files.items():
+        for path in paths:
+            text = _read_text(root, path, problems)
+            if text is None:
+                continue
+            item = readers[kind](path.stem, _rel(root, path), text, problems)
+            if item is not None and content is not None:
+                getattr(content, kind)[item.slug] = item
+    if content is None or problems.errors:
+        return None
+    if not drafts:
+        content.explainers = {s: e for s, e in content.explainers.items() if not e.draft}
+    content.media = tuple(_media_files(root, problems))
+    check_references(content, problems, today or dt.date.today())
+    return None if problems.errors else content
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _load_site(root: Path, problems: Problems, base_url: str | None) -> Site | None:
+    path = root / "content" / "site.yml"
+    if not path.is_file():
+        problems.error(Mark("content/site.yml"), "site.yml is missing; it needs at least title and base_url")
+        return None
+    text = _read_text(root, path, problems)
+    if text is None:
+        return None
+    rel = _rel(root, path)
+    values = f.read_mapping(parse(text, rel, problems), SITE, problems, Mark(rel))
+    if values is f.INVALID:
+        return None
+    language = values.get("language", "en")
+    if not re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", language):
+        node = parse(text, rel, Problems())
+        problems.error(node.items["language"][1].mark, f"'{language}' is not a BCP 47 language tag (like en or pt-BR)")
+        return None
+    url = base_url or values["base_url"]
+    return Site(title=values["title"], base_url=url.rstrip("/") + "/",
+                description=values.get("description", ""), language=language)
+
+
+def _content_files(root: Path, problems: Problems) -> dict[str, list[Path]]:
+    """The files of each kind, sorted; misplaced, misnamed and unsafe files are problems."""
+    found: dict[str, list[Path]] = {kind: [] for kind in KINDS}
+    seen: dict[str, str] = {}  # folded slug -> first path
+    for kind, suffix in KINDS.items():
+        folder = root / "content" / kind
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            rel = _rel(root, path)
+            if path.name.startswith("."):
+                continue
+            if not _is_safe_regular_file(root, path, rel, problems):
+                continue
+            if path.suffix != suffix:
+                problems.error(Mark(rel), f"unexpected file in content/{kind}/: {kind} are '{suffix}' files")
+                continue
+            if not f.SLUG.match(path.stem):
+                problems.error(Mark(rel), f"file name '{path.name}' is not a valid slug; "
+                                          f"rename it to '{suggest_slug(path.stem)}{suffix}'")
+                continue
+            folded = unicodedata.normalize("NFKC", path.stem).casefold()
+            if folded in seen:
+                problems.error(Mark(rel), f"slug '{path.stem}' is already used by {seen[folded]}; slugs are unique across explainers, actors and cards")
+                continue
+            seen[folded] = rel
+            found[kind].append(path)
+    return found
+
+
+def _is_safe_regular_file(root: Path, path: Path, rel: str, problems: Problems) -> bool:
+    try:
+        real = path.resolve(strict=True)
+        mode = os.stat(path).st_mode
+    except (OSError, RuntimeError):
+        problems.error(Mark(rel), "is a broken symbolic link or a link loop")
+        return False
+    if not real.is_relative_to(root.resolve()):
+        problems.error(Mark(rel), "is a symbolic link leading outside the site root; copy the file in instead")
+        return False
+    if stat.S_ISDIR(mode):
+        problems.error(Mark(rel), "unexpected folder; content folders hold files only")
+        return False
+    if not stat.S_ISREG(mode):
+        problems.error(Mark(rel), "is not a regular file")
+        return False
+    return True
+
+
+def suggest_slug(name: str) -> str:
+    """A valid slug close to a file name: 'Kim Jong Ün' -> 'kim-jong-un'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "untitled"
+
+
+def _read_text(root: Path, path: Path, problems: Problems) -> str | None:
+    """A file's text, or None after reporting why it can't be read as UTF-8 text."""
+    rel = _rel(root, path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        problems.error(Mark(rel), f"cannot be read: {exc.strerror}")
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        problems.error(Mark(rel), f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; content files are text of a few pages")
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        problems.error(Mark(rel), "starts with a byte-order mark (BOM); save it as UTF-8 without BOM")
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.error(_offset_mark(rel, data, exc.start), "is not valid UTF-8 here; save the file as UTF-8")
+        return None
+    if "\x00" in text:
+        problems.error(_offset_mark(rel, data, data.index(b"\x00")), "contains a NUL byte; is this a text file?")
+        return None
+    return text.replace("\r\n", "\n")
+
+
+def _offset_mark(rel: str, data: bytes, offset: int) -> Mark:
+    before = data[:offset]
+    line_start = before.rfind(b"\n") + 1
+    return Mark(rel, before.count(b"\n") + 1, len(before[line_start:].decode("utf-8", "replace")) + 1)
+
+
+def split_front_matter(text: str, rel: str, problems: Problems) -> tuple[str, int, str, int] | None:
+    """(yaml, first yaml line, body, first body line) of a Markdown file with front matter."""
+    lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        problems.error(Mark(rel, 1, 1), "must start with front matter: a line '---', the YAML fields, then '---'")
+        return None
+    for number, line in enumerate(lines[1:], start=2):
+        if line.rstrip() in ("---", "..."):
+            return "\n".join(lines[1:number - 1]), 2, "\n".join(lines[number:]), number + 1
+    problems.error(Mark(rel, 1, 1), "front matter is never closed; add a line '---' after the fields")
+    return None
+
+
+def _front_matter(rel: str, text: str, schema: dict, problems: Problems) -> tuple[dict, Body] | None:
+    parts = split_front_matter(text, rel, problems)
+    if parts is None:
+        return None
+    yaml_text, yaml_line, body, body_line = parts
+    before = len(problems.items)
+    node = parse(yaml_text, rel, problems, first_line=yaml_line)
+    if node is None and len(problems.items) > before:
+        return None
+    marks: dict[str, Mark] = {}
+    values = f.read_mapping(node, schema, problems, Mark(rel, 1, 1), marks)
+    if values is f.INVALID:
+        return None
+    return values, marks, Body(body, rel, body_line)
+
+
+def _explainer(slug: str, rel: str, text: str, problems: Problems) -> Explainer | None:
+    parsed = _front_matter(rel, text, EXPLAINER, problems)
+    if parsed is None:
+        return None
+    values, marks, body = parsed
+    return Explainer(slug=slug, path=rel, body=body, marks=marks, **values)
+
+
+def _actor(slug: str, rel: str, text: str, problems: Problems) -> Actor | None:
+    parsed = _front_matter(rel, text, ACTOR, problems)
+    if parsed is None:
+        return None
+    values, _, body = parsed
+    return Actor(slug=slug, path=rel, body=body, **values)
+
+
+def _card(slug: str, rel: str, text: str, problems: Problems) -> Card | None:
+    node = parse(text, rel, problems)
+    values = f.read_mapping(node, CARD, problems, Mark(rel))
+    if values is f.INVALID:
+        return None
+    claim_node = node.items["claim"][1]
+    quoted = 0 if claim_node.plain else 1
+    claim = Body(values.pop("claim"), rel, claim_node.mark.line, claim_node.mark.col + quoted)
+    return Card(slug=slug, path=rel, claim=claim, **values)
+
+
+def _media_files(root: Path, problems: Problems) -> list[str]:
+    media = root / "content" / "media"
+    if not media.is_dir():
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(media):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d)))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if not name.startswith(".") and _is_safe_regular_file(root, path, _rel(root, path), problems):
+                found.append(path.relative_to(media).as_posix())
+    return found
+
+
+def check_references(content: Content, problems: Problems, today: dt.date) -> None:
+    """Cross-file rules: slugs that must exist, unique aliases, sensible dates."""
+    actors = content.actors
+    all_refs: list[SlugRef] = []
+    for explainer in content.explainers.values():
+        all_refs.extend(explainer.actors)
+        if explainer.updated and explainer.updated < explainer.published:
+            problems.error(explainer.marks["updated"], f"updated ({explainer.updated}) is before published ({explainer.published})")
+        if explainer.published > today:
+            problems.warning(explainer.marks["published"], f"published date {explainer.published} is in the future")
+    for card in content.cards.values():
+        all_refs.extend(card.actors)
+    for actor in actors.values():
+        for relation in actor.relations:
+            if relation.actor.slug == actor.slug:
+                problems.error(relation.actor.mark, f"actor '{actor.slug}' cannot be related to itself")
+            all_refs.append(relation.actor)
+    for ref in all_refs:
+        if ref.slug not in actors:
+            problems.error(ref.mark, f"unknown actor '{ref.slug}'{did_you_mean(ref.slug, actors)}")
+    names: dict[str, tuple[str, Mark]] = {}
+    for actor in actors.values():
+        names.setdefault(actor.name, (actor.slug, Mark(actor.path, 2, 1)))
+    for actor in actors.values():
+        for alias in actor.aliases:
+            owner = names.get(alias.text)
+            if owner and owner[0] != actor.slug:
+                problems.error(alias.mark, f"alias '{alias.text}' is already a name or alias of actor '{owner[0]}'")
+            else:
+                names[alias.text] = (actor.slug, alias.mark)

@@ -1,0 +1,464 @@
+"""Markdown to HTML with Python-Markdown, plus the facts the reference index needs.
+
+The extension works on Python-Markdown's parse tree:
+- `[[slug]]` and `[[slug|text]]` are an inline processor;
+- `![[card]]` alone on a line is a block processor that embeds the card;
+- a tree processor, running after the table of contents has given headings their
+  ids, opens positions (`### [[actor]]`), links the first plain-text mention of
+  each actor in explainers, and records every mention with its sentence and the
+  section anchor it sits under.
+The HTML that comes out passes an allowlist sanitizer (nh3).
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import xml.etree.ElementTree as etree
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import markdown
+import nh3
+from markdown.blockprocessors import BlockProcessor
+from markdown.extensions import Extension
+from markdown.extensions.toc import slugify_unicode
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
+
+from .model import Body
+from .problems import Mark, Problems, did_you_mean
+
+REF = re.compile(r"\[\[([^\[\]|]*)(?:\|([^\[\]]*))?\]\]")
+EMBED_LINE = re.compile(r"^[ ]{0,3}!\[\[([^\[\]|]*)\]\][ \t]*$", re.M)
+SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+")
+PLACEHOLDER = re.compile("\x02(wzxhzdk:)?(\\d+)\x03")
+TEXT_BLOCKS = {"p", "li", "td", "th", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "caption"}
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+NO_LINK = {"a", "code", "pre", "kbd", "samp", "script", "style"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a slug links to, and the text a bare [[slug]] shows."""
+
+    url: str
+    label: str
+    kind: str  # explainer, actor or card
+
+
+@dataclass(frozen=True)
+class Mention:
+    actor: str
+    anchor: str  # id of the section it sits under ('' at the top)
+    section: str  # that section's title
+    sentence: str
+    linked: bool  # a [[reference]] rather than a plain-text mention
+
+
+@dataclass(frozen=True)
+class Position:
+    actor: str
+    section: str
+    section_anchor: str
+    anchor: str
+    text: str  # the position as plain text, for quoting
+
+
+@dataclass
+class Rendered:
+    """A Markdown body as HTML, with everything the index reads from it."""
+
+    html: str = ""
+    toc: list[tuple[str, str]] = field(default_factory=list)  # (id, title) of each ## section
+    mentions: list[Mention] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
+    embeds: list[tuple[str, str]] = field(default_factory=list)  # (card slug, section anchor)
+    positions: list[Position] = field(default_factory=list)
+
+
+class NameMatcher:
+    """Finds actors' names and aliases in text: whole words, case-sensitive, longest first."""
+
+    def __init__(self, names: dict[str, str]):
+        self._by_first_word: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for name, slug in names.items():
+            first = re.match(r"\w+", name)
+            if first:
+                self._by_first_word[first.group()].append((name, slug))
+        for candidates in self._by_first_word.values():
+            candidates.sort(key=lambda pair: (-len(pair[0]), pair[0]))
+
+    def find(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """(start, end, actor slug) of each mention, left to right, never overlapping."""
+        position = 0
+        for word in re.finditer(r"\w+", text):
+            start = word.start()
+            if start < position or (start > 0 and text[start - 1].isalnum()):
+                continue
+            for name, slug in self._by_first_word.get(word.group(), ()):
+                end = start + len(name)
+                if text.startswith(name, start) and not (end < len(text) and (text[end].isalnum() or text[end] == "_")):
+                    yield start, end, slug
+                    position = end
+                    break
+
+
+@dataclass
+class _Doc:
+    """The state of one conversion, shared by the extension's processors."""
+
+    body: Body
+    problems: Problems
+    autolink: bool
+    allow_embeds: bool
+    ref_marks: dict[str, deque[Mark]]
+    result: Rendered = field(default_factory=Rendered)
+
+    def mark_of(self, raw: str) -> Mark:
+        marks = self.ref_marks.get(raw)
+        return marks.popleft() if marks else Mark(self.body.path, self.body.first_line, 1)
+
+
+class MarkdownRenderer:
+    """One Python-Markdown instance, reused for every body of a build."""
+
+    def __init__(self, targets: dict[str, Target], names: dict[str, str],
+                 embed: Callable[[str], str] | None = None):
+        self.targets = targets
+        self.matcher = NameMatcher(names)
+        self.embed = embed or (lambda slug: "")
+        self.doc: _Doc | None = None
+        self.md = markdown.Markdown(
+            extensions=["tables", "fenced_code", "footnotes", "sane_lists", "attr_list",
+                        "toc", ExplainerExtension(self)],
+            extension_configs={"toc": {"toc_depth": "2", "slugify": slugify_unicode}},
+            output_format="html",
+        )
+
+    def render(self, body: Body, problems: Problems, autolink: bool = False,
+               allow_embeds: bool = True, inline: bool = False) -> Rendered:
+        """Convert one Markdown body; problems are reported with their file:line:col."""
+        self.doc = _Doc(body, problems, autolink, allow_embeds, _locate_refs(body))
+        try:
+            html = self.md.reset().convert(body.text)
+        finally:
+            doc, self.doc = self.doc, None
+        if inline and html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+            html = html[3:-4]
+        doc.result.html = sanitize(html)
+        doc.result.toc = [(t["id"], htmllib.unescape(t["name"])) for t in self.md.toc_tokens]
+        return doc.result
+
+
+def _locate_refs(body: Body) -> dict[str, deque[Mark]]:
+    """Where each [[...]] of a body was written, by its raw text."""
+    marks: dict[str, deque[Mark]] = defaultdict(deque)
+    for number, line in enumerate(body.text.split("\n")):
+        for match in REF.finditer(line):
+            col = match.start() + (body.first_col if number == 0 else 1)
+            marks[match.group(0)].append(Mark(body.path, body.first_line + number, col))
+    return marks
+
+
+class ExplainerExtension(Extension):
+    def __init__(self, renderer: MarkdownRenderer):
+        super().__init__()
+        self.renderer = renderer
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.inlinePatterns.register(RefProcessor(REF.pattern, self.renderer), "dossier-ref", 175)
+        md.parser.blockprocessors.register(EmbedProcessor(md.parser, self.renderer), "dossier-embed", 95)
+        md.treeprocessors.register(FactsProcessor(md, self.renderer), "dossier-facts", 4)
+
+
+class RefProcessor(InlineProcessor):
+    """[[slug]] and [[slug|text]] become links to the item's page."""
+
+    def __init__(self, pattern: str, renderer: MarkdownRenderer):
+        super().__init__(pattern)
+        self.renderer = renderer
+
+    def handleMatch(self, m: re.Match, data: str):  # type: ignore[override]
+        doc = self.renderer.doc
+        mark = doc.mark_of(m.group(0))
+        slug, text = m.group(1).strip(), m.group(2)
+        target = self.renderer.targets.get(slug)
+        if not slug:
+            doc.problems.error(mark, f"empty reference {m.group(0)}; write [[slug]] or [[slug|text]]")
+        elif target is None:
+            doc.problems.error(mark, f"unknown reference [[{slug}]]{did_you_mean(slug, self.renderer.targets)}")
+        elif text is not None and not text.strip():
+            doc.problems.error(mark, f"reference [[{slug}|]] has an empty text; write [[{slug}]] or [[{slug}|text]]")
+        if target is None or (text is not None and not text.strip()):
+            span = etree.Element("span", {"class": "broken-ref"})
+            span.text = AtomicString(m.group(0))
+            return span, m.start(0), m.end(0)
+        link = etree.Element("a", {"href": target.url, "class": f"ref ref-{target.kind}", "data-ref": slug})
+        link.text = AtomicString(text.strip() if text is not None else target.label)
+        doc.result.refs.append(slug)
+        return link, m.start(0), m.end(0)
+
+
+class EmbedProcessor(BlockProcessor):
+    """`![[card]]` alone on a line embeds the card as a block."""
+
+    def __init__(self, parser, renderer: MarkdownRenderer):
+        super().__init__(parser)
+        self.renderer = renderer
+
+    def test(self, parent, block: str) -> bool:
+        return not block.startswith("    ") and bool(EMBED_LINE.search(block))
+
+    def run(self, parent, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        match = EMBED_LINE.search(block)
+        before, after = block[:match.start()].rstrip("\n"), block[match.end():].lstrip("\n")
+        if before:
+            self.parser.parseBlocks(parent, [before])
+        doc = self.renderer.doc
+        slug = match.group(1).strip()
+        inner = doc.mark_of(match.group(0).strip()[1:])
+        mark = Mark(inner.path, inner.line, max(1, inner.col - 1))
+        target = self.renderer.targets.get(slug)
+        if not doc.allow_embeds:
+            doc.problems.error(mark, f"![[{slug}]]: a card cannot embed another card; use [[{slug}]] to link to it")
+        elif target is None:
+            doc.problems.error(mark, f"unknown card ![[{slug}]]{did_you_mean(slug, self.renderer.targets)}")
+        elif target.kind != "card":
+            doc.problems.error(mark, f"![[{slug}]] embeds cards only; '{slug}' is an {target.kind}, link to it with [[{slug}]]")
+        else:
+            div = etree.SubElement(parent, "div", {"class": "card-embed", "data-embed": slug})
+            div.text = self.parser.md.htmlStash.store(self.renderer.embed(slug))
+        if after:
+            blocks.insert(0, after)
+
+
+class FactsProcessor(Treeprocessor):
+    """Positions, automatic links and mentions, read off the finished tree."""
+
+    def __init__(self, md: markdown.Markdown, renderer: MarkdownRenderer):
+        super().__init__(md)
+        self.renderer = renderer
+
+    def run(self, root: etree.Element) -> None:
+        doc = self.renderer.doc
+        self.linked: set[str] = set()
+        self.section = ("", "")
+        self.used_ids = {el.get("id") for el in root.iter() if el.get("id")}
+        self.positions: dict[str, Position] = {}
+        self.seen: set[tuple[str, str]] = set()  # (actor, sentence) already recorded
+        self.anchor = ""  # set inside a position: mentions there link to it
+        self._group_positions(root, doc)
+        self._walk(root, doc)
+
+    def _position_actor(self, el: etree.Element) -> str | None:
+        """The actor of a `### [[actor]]` heading, else None."""
+        if el.tag != "h3" or len(el) != 1 or (el.text or "").strip() or (el[0].tail or "").strip():
+            return None
+        slug = el[0].get("data-ref")
+        if el[0].tag == "a" and slug and self.renderer.targets[slug].kind == "actor":
+            return slug
+        return None
+
+    def _group_positions(self, root: etree.Element, doc: _Doc) -> None:
+        """Wrap each position in a section, and consecutive positions in one group."""
+        children = list(root)
+        for child in children:
+            root.remove(child)
+        section_id, section_title = "", ""
+        group: etree.Element | None = None
+        current: etree.Element | None = None
+        opened = []
+        for child in children:
+            actor = self._position_actor(child)
+            if actor is not None:
+                if group is None:
+                    group = etree.SubElement(root, "div", {"class": "positions"})
+                anchor = self._unique_id(f"{section_id or 'position'}-{actor}")
+                child.set("id", anchor)
+                current = etree.SubElement(group, "section", {"class": "position", "aria-labelledby": anchor})
+                current.append(child)
+                opened.append((current, actor, anchor, section_id, section_title))
+                continue
+            if child.tag == "h2":
+                section_id, section_title = child.get("id", ""), _text(child, self.md)
+            if current is not None and child.tag not in ("h2", "h3", "hr"):
+                current.append(child)
+            else:
+                group = current = None
+                root.append(child)
+        for element, actor, anchor, section_id, section_title in opened:
+            text = " ".join(_text(el, self.md) for el in list(element)[1:])
+            position = Position(actor, section_title, section_id, anchor, text)
+            self.positions[anchor] = position
+            doc.result.positions.append(position)
+
+    def _unique_id(self, wanted: str) -> str:
+        candidate, n = wanted, 1
+        while candidate in self.used_ids:
+            n += 1
+            candidate = f"{wanted}-{n}"
+        self.used_ids.add(candidate)
+        return candidate
+
+    def _walk(self, parent: etree.Element, doc: _Doc) -> None:
+        for el in parent:
+            if el.tag == "h2":
+                self.section = (el.get("id", ""), _text(el, self.md))
+            if el.tag == "div" and el.get("data-embed"):
+                doc.result.embeds.append((el.attrib.pop("data-embed"), self.section[0]))
+                continue
+            if el.tag in TEXT_BLOCKS:
+                self._block(el, doc)
+            if el.tag == "section" and el.get("class") == "position":
+                self.anchor = el[0].get("id", "")
+                self._walk(el, doc)
+                self.anchor = ""
+            elif el.tag not in NO_LINK:
+                self._walk(el, doc)
+
+    def _block(self, block: etree.Element, doc: _Doc) -> None:
+        """Record the mentions in one block of text, and link first mentions in place."""
+        position = self.positions.get(block.get("id", ""))
+        if position is not None:
+            sentence = _sentence(position.text, 0)
+            self.seen.add((position.actor, sentence))
+            doc.result.mentions.append(Mention(position.actor, position.anchor, position.section, sentence, True))
+            return
+        parts, found = [], []
+        length = 0
+        for owner, attr, parent, in_link, in_code in _slots(block, block, False, False):
+            raw = owner.text if attr == "ref" else getattr(owner, attr)
+            if attr == "ref":
+                found.append((length, owner.get("data-ref"), None, False))
+            elif not in_code:
+                for start, end, actor in self.renderer.matcher.find(raw):
+                    where = None if in_link else (owner, attr, parent, start, end)
+                    found.append((length + len(_plain(raw[:start], self.md)), actor, where, attr != "ref"))
+            plain = _plain(raw, self.md)
+            parts.append(plain)
+            length += len(plain)
+        text = "".join(parts)
+        links = []
+        for offset, actor, where, plain_text in found:
+            if self.renderer.targets[actor].kind != "actor":
+                continue
+            sentence = _sentence(text, offset)
+            if (actor, sentence) not in self.seen:
+                self.seen.add((actor, sentence))
+                doc.result.mentions.append(Mention(actor, self.anchor or self.section[0], self.section[1],
+                                                   sentence, not plain_text))
+            if where and doc.autolink and block.tag not in HEADINGS and actor not in self.linked:
+                self.linked.add(actor)
+                links.append((where, actor))
+        for where, actor in reversed(links):
+            _insert_link(*where, self.renderer.targets[actor])
+
+
+def _slots(el: etree.Element, parent: etree.Element, in_link: bool, in_code: bool):
+    """The text slots of a block in reading order: (element, 'text'|'tail'|'ref', its parent, in link, in code).
+
+    Nested blocks (a paragraph inside a list item) are left to their own turn.
+    """
+    if el.tag == "a" and el.get("data-ref"):
+        yield el, "ref", parent, True, in_code
+        return
+    in_link = in_link or el.tag == "a"
+    in_code = in_code or el.tag in ("code", "pre", "kbd", "samp")
+    if el.text:
+        yield el, "text", parent, in_link, in_code or isinstance(el.text, AtomicString)
+    for child in el:
+        if child.tag in TEXT_BLOCKS or child.tag in ("ul", "ol", "blockquote", "div", "table", "dl"):
+            continue
+        yield from _slots(child, el, in_link, in_code)
+        if child.tail:
+            yield child, "tail", el, in_link, in_code
+
+
+def _insert_link(owner: etree.Element, attr: str, parent: etree.Element, start: int, end: int, target: Target) -> None:
+    """Split owner.text (or owner.tail) around [start:end) and put a link there."""
+    raw = getattr(owner, attr)
+    link = etree.Element("a", {"href": target.url, "class": "ref ref-actor mention"})
+    link.text = AtomicString(raw[start:end])
+    link.tail = raw[end:]
+    setattr(owner, attr, raw[:start])
+    if attr == "text":
+        owner.insert(0, link)
+    else:
+        parent.insert(list(parent).index(owner) + 1, link)
+
+
+def _plain(raw: str, md: markdown.Markdown) -> str:
+    """Text with Python-Markdown's placeholders turned back into the characters they hold."""
+    def restore(m: re.Match) -> str:
+        if m.group(1):
+            stashed = str(md.htmlStash.rawHtmlBlocks[int(m.group(2))])
+            return htmllib.unescape(re.sub(r"<[^>]*>", "", stashed))
+        return chr(int(m.group(2)))
+    return PLACEHOLDER.sub(restore, raw)
+
+
+def _text(el: etree.Element, md: markdown.Markdown) -> str:
+    return " ".join(_plain("".join(el.itertext()), md).split())
+
+
+ABBREVIATIONS = {"Mr", "Mrs", "Ms", "Dr", "St", "Mt", "Gen", "Col", "Lt", "Sgt", "Sen", "Rep", "Gov", "Pres",
+                 "Prof", "Jr", "Sr", "No", "vs", "etc", "e.g", "i.e", "U.S", "U.N", "U.K", "E.U", "Jan", "Feb",
+                 "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"}
+
+
+def _sentence_bounds(text: str, offset: int) -> tuple[int, int]:
+    """Start and end of the sentence around text[offset]."""
+    start = 0
+    for m in SENTENCE_END.finditer(text):
+        word = text[:m.start()].rstrip("\"”’)]").rsplit(None, 1)[-1].rstrip(".") if text[:m.start()].strip() else ""
+        if word in ABBREVIATIONS or (len(word) == 1 and word.isupper()):
+            continue
+        if m.end() > offset:
+            return start, m.start()
+        start = m.end()
+    return start, len(text)
+
+
+def _sentence(text: str, offset: int) -> str:
+    start, end = _sentence_bounds(text, offset)
+    return _clip(text[start:end])
+
+
+def _clip(text: str, limit: int = 320) -> str:
+    sentence = " ".join(text.split())
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details", "dfn", "div",
+    "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "section", "small", "span", "strong", "sub", "summary",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "aside", "header",
+    "footer", "article", "dfn", "data",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class", "title", "lang", "dir", "aria-label", "aria-labelledby", "aria-describedby", "role"},
+    "a": {"href", "hreflang", "rel"},
+    "img": {"src", "alt", "width", "height", "loading"},
+    "time": {"datetime"},
+    "data": {"value"},
+    "td": {"colspan", "rowspan", "style"},
+    "th": {"colspan", "rowspan", "scope", "style"},
+    "ol": {"start", "reversed", "type"},
+    "li": {"value"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+}
+
+
+def sanitize(html: str) -> str:
+    """Keep only allowlisted markup: no scripts, no event handlers, no javascript:/data: URLs."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes={"http", "https", "mailto"}, link_rel=None,
+                     strip_comments=True, filter_style_properties={"text-align"})
