@@ -62,7 +62,7 @@ CARD = {
 
 def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | None = None,
          today: dt.date | None = None) -> Content | None:
-    """Load and validate everything under ROOT/content; None when there were errors."""
+    """Load and validate everything under ROOT/content; None when a file could not be read as content."""
     content_dir = root / "content"
     if not content_dir.is_dir():
         problems.error(Mark("content"), "no content/ folder here; is --root right?")
@@ -85,7 +85,7 @@ def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | N
         content.explainers = {s: e for s, e in content.explainers.items() if not e.draft}
     content.media = tuple(_media_files(root, problems))
     check_references(content, problems, today or dt.date.today())
-    return None if problems.errors else content
+    return content  # complete, though references may be wrong: later steps report their own problems too
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -247,7 +247,10 @@ def _actor(slug: str, rel: str, text: str, problems: Problems) -> Actor | None:
 
 
 def _card(slug: str, rel: str, text: str, problems: Problems) -> Card | None:
+    before = len(problems.items)
     node = parse(text, rel, problems)
+    if node is None and len(problems.items) > before:
+        return None
     values = f.read_mapping(node, CARD, problems, Mark(rel))
     if values is f.INVALID:
         return None

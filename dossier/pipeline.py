@@ -46,7 +46,8 @@ def build(options: Options) -> Result:
     started = time.perf_counter()
     problems = Problems()
     content = load(options.root, problems, options.drafts, options.base_url, options.today)
-    _stop_on_errors(problems)
+    if content is None:
+        _stop_on_errors(problems)
     urls = Urls(content.site.base_url, content.site.base_path)
     assets = theme_files(options.root, "assets")
     env = render.environment(options.root, content.site, urls,
