@@ -1,0 +1,176 @@
+"""Save-to-browser latency of `python build.py serve`, measured in a real browser.
+
+    .venv/bin/python bench/serve_latency.py [--saves 20] [--content DIR] [--gap 1.0]
+
+Copies the example site's content/ (or --content) to a temporary root, starts
+`build.py serve` on it, opens an explainer in Debian's chromium through Playwright, then
+saves the explainer's title SAVES times, GAP seconds apart, each as editors do (a temporary
+file renamed over). A save's latency runs from just before the rename to the moment the
+reloaded page's DOM holds the new title (Date.now() at DOMContentLoaded, the same clock).
+Then the same for stylesheet saves, which are swapped in without a reload: up to the
+first animation frame whose computed style shows the change.
+
+Prints each latency, then median, p90 and the median build time that serve reported.
+Not a test: the numbers depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+# Every document load records (title, time) in sessionStorage, which survives reloads; a
+# livereload.js plugin notes when each reload message arrives (and lets livereload act on it).
+RECORD_LOADS = """
+window.LiveReloadPluginBench = class {
+  static identifier = 'bench';
+  static version = '1.0';
+  reload() { sessionStorage.setItem('message', Date.now()); return false; }
+};
+document.addEventListener('DOMContentLoaded', () => {
+  const h1 = document.querySelector('h1');
+  const seen = JSON.parse(sessionStorage.getItem('seen') || '{}');
+  seen[h1 ? h1.textContent.trim() : ''] = Date.now();
+  sessionStorage.setItem('seen', JSON.stringify(seen));
+});
+"""
+# Every animation frame notes the first time each h1 colour is seen (no reload needed).
+WATCH_COLOUR = """() => {
+  window.__colours = {};
+  const tick = () => {
+    const colour = getComputedStyle(document.querySelector('h1')).color;
+    if (!(colour in window.__colours)) window.__colours[colour] = Date.now();
+    requestAnimationFrame(tick);
+  };
+  tick();
+}"""
+
+
+def save(path: Path, text: str) -> float:
+    """Write a temporary file and rename it over path; the time (ms since the epoch) of the rename."""
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    started = time.time() * 1000
+    os.replace(temp, path)
+    return started
+
+
+def wait(page, script: str, key: str, timeout: float = 30) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = page.evaluate(script, key)
+        except Exception:  # the page is navigating: ask again
+            found = None
+        if found:
+            return float(found)
+        time.sleep(0.01)
+    raise SystemExit(f"timed out waiting for {key!r}")
+
+
+def start_serve(root: Path) -> tuple[subprocess.Popen, str, list[str]]:
+    process = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "--root", str(root), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = re.search(r"serving (http://\S+)", "".join(lines))
+        if found:
+            return process, found.group(1), lines
+        if process.poll() is not None:
+            raise SystemExit("serve exited:\n" + "".join(lines))
+        time.sleep(0.05)
+    raise SystemExit("serve did not start")
+
+
+def summary(name: str, values: list[float]) -> str:
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    return (f"{name}: median {statistics.median(values):.0f} ms, p90 {p90:.0f} ms, "
+            f"min {ordered[0]:.0f} ms, max {ordered[-1]:.0f} ms ({len(values)} saves)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--saves", type=int, default=20)
+    parser.add_argument("--gap", type=float, default=1.0, help="seconds between saves")
+    parser.add_argument("--content", type=Path, default=REPO / "content")
+    parser.add_argument("--explainer", default="putin-visits-pyongyang")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="serve-latency-") as temp:
+        root = Path(temp)
+        shutil.copytree(args.content, root / "content")
+        style = root / "assets" / "style.css"
+        style.parent.mkdir()
+        shutil.copyfile(REPO / "assets" / "style.css", style)
+        explainer = root / "content" / "explainers" / f"{args.explainer}.md"
+        original = explainer.read_text(encoding="utf-8")
+        title = re.search(r"^title: (.*)$", original, re.M).group(0)
+        process, url, lines = start_serve(root)
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                page = browser.new_page()
+                page.add_init_script(RECORD_LOADS)
+                page.goto(f"{url}explainers/{args.explainer}/")
+                time.sleep(1)
+                builds_before = len(re.findall(r"^built .* in ([\d.]+) s", "".join(lines), re.M))
+
+                pages, messages = [], []
+                for n in range(1, args.saves + 1):
+                    marker = f"Latency probe {n}"
+                    started = save(explainer, original.replace(title, f'title: "{marker}"', 1))
+                    seen = wait(page, "k => JSON.parse(sessionStorage.getItem('seen') || '{}')[k]", marker)
+                    message = float(page.evaluate("() => sessionStorage.getItem('message')") or seen)
+                    pages.append(seen - started)
+                    messages.append(message - started)
+                    print(f"page save {n}: {seen - started:.0f} ms (reload message after {message - started:.0f} ms)",
+                          flush=True)
+                    time.sleep(args.gap)
+
+                page.evaluate(WATCH_COLOUR)
+                styles, base = [], style.read_text(encoding="utf-8")
+                for n in range(1, max(5, args.saves // 2) + 1):
+                    colour = f"rgb({n}, 2, 3)"
+                    started = save(style, base + f"\nh1 {{ color: {colour} !important; }}\n")
+                    seen = wait(page, "c => window.__colours && window.__colours[c]", colour)
+                    styles.append(seen - started)
+                    print(f"stylesheet save {n}: {seen - started:.0f} ms", flush=True)
+                    time.sleep(args.gap)
+                browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        builds = [float(s) * 1000 for s in re.findall(r"^built .* in ([\d.]+) s", "".join(lines), re.M)]
+        page_builds = builds[builds_before:builds_before + len(pages)]
+        print()
+        print(summary("save to page (reload)", pages))
+        print(summary("  of which save to reload message", messages))
+        if len(page_builds) == len(messages):
+            print(summary("  of which the build itself", page_builds))
+            print(summary("  serve's own part (message minus build)", [m - b for m, b in zip(messages, page_builds)]))
+        print(summary("save to page (stylesheet, no reload)", styles))
+        print(f"median build time reported by serve: {statistics.median(builds[builds_before:]):.0f} ms "
+              f"(the rest is the watcher, the {50} ms quiet period, the reload and the page load)")
+        print(f"machine load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

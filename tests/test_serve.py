@@ -1,0 +1,561 @@
+"""`python build.py serve` over HTTP, as real processes: what it serves, what it refuses,
+how it follows saves and errors, and that Ctrl-C leaves nothing behind.
+
+The browser side (reloads, live CSS, the overlay on screen) is in browser/test_serve_browser.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, write_site
+
+BASE = "/explainers/"
+SITE = {path: textwrap.dedent(text).lstrip("\n") for path, text in {
+    "content/site.yml": """
+        title: Serve desk
+        base_url: https://example.org/explainers/
+        """,
+    "content/explainers/first-look.md": """
+        ---
+        title: A first look
+        dek: What the preview shows.
+        published: 2024-06-17
+        actors: [north-korea]
+        ---
+        North Korea is sending shells.
+
+        ## Why it matters now
+
+        ![[shells]]
+        """,
+    "content/actors/north-korea.md": """
+        ---
+        name: North Korea
+        kind: country
+        aliases: [Pyongyang]
+        ---
+        A country.
+        """,
+    "content/cards/shells.yml": """
+        title: Shells sent to Russia
+        claim: "[[north-korea]] may have sent close to five million shells."
+        date: 2024-06
+        actors: [north-korea]
+        sources:
+          - name: Bloomberg
+        """,
+}.items()}
+EXPLAINER = "content/explainers/first-look.md"
+CARD = "content/cards/shells.yml"
+BROKEN_CARD = SITE[CARD].replace("actors: [north-korea]", "actors: [north-korea, north-koreaa]")
+BROKEN_MARK = f"{CARD}:4:23"  # the line and column of north-koreaa in BROKEN_CARD
+SECRET = "secret-beside-the-output"
+
+
+def make_site(root: Path) -> Path:
+    """The fixture site, plus a secret file beside the output folder that nothing may serve."""
+    write_site(root, SITE)
+    (root / "secret.txt").write_text(SECRET, encoding="utf-8")
+    return root
+
+
+def save(path: Path, text: str) -> None:
+    """Save as many editors do: write a temporary file beside it, then rename it over."""
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+def explainer_text(title: str) -> str:
+    return SITE[EXPLAINER].replace("title: A first look", f"title: {title}")
+
+
+class Served:
+    """A `python build.py serve` process on a free port, its output collected as it comes."""
+
+    def __init__(self, root: Path, *args: str, timeout: float = 60):
+        self.root = root
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "build.py"), "serve", "--root", str(root), "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=root)
+        threading.Thread(target=self._collect, daemon=True).start()
+        found = self.wait_for_output(r"serving (http://\S+)", timeout)
+        self.url = found.group(1)
+        self.port = int(re.search(r":(\d+)/", self.url).group(1))
+
+    def _collect(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_output(self, pattern: str, timeout: float = 20) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.output)
+            if found:
+                return found
+            if self.process.poll() is not None and not re.search(pattern, self.output):
+                pytest.fail(f"serve exited with {self.process.returncode}:\n{self.output}")
+            time.sleep(0.02)
+        pytest.fail(f"no {pattern!r} from serve within {timeout} s:\n{self.output}")
+
+    def builds(self) -> int:
+        return len(re.findall(r"^built ", self.output, re.M))
+
+    def request(self, path: str, method: str = "GET", host: str | None = None,
+                headers: dict[str, str] | None = None, body: bytes | None = None) -> tuple[int, dict, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            connection.putheader("Host", f"127.0.0.1:{self.port}" if host is None else host)
+            for name, value in (headers or {}).items():
+                connection.putheader(name, value)
+            if body is not None:
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def wait_for_page(self, path: str, check, timeout: float = 20) -> bytes:
+        """Poll `path` until check(status, body) holds; the last answer is in the failure."""
+        deadline = time.monotonic() + timeout
+        status, body = None, b""
+        while time.monotonic() < deadline:
+            status, _, body = self.request(path)
+            if check(status, body):
+                return body
+            time.sleep(0.05)
+        pytest.fail(f"{path}: still {status} after {timeout} s:\n{body[:2000]!r}\n--- serve said:\n{self.output}")
+
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+class Socket:
+    """A bare websocket client: enough of RFC 6455 to shake hands, say hello and hear replies."""
+
+    def __init__(self, port: int, origin: str | None, host: str | None = None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = ["GET /livereload HTTP/1.1", f"Host: {f'127.0.0.1:{port}' if host is None else host}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        if origin:
+            lines.append(f"Origin: {origin}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(1)
+            if not chunk:
+                break
+            head += chunk
+        self.status = int(head.split(b" ", 2)[1]) if head else 0
+
+    def send(self, message: dict) -> None:
+        payload, mask = json.dumps(message).encode(), os.urandom(4)
+        assert len(payload) < 126
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+
+    def receive(self, timeout: float) -> dict | None:
+        """The next text message, or None if none comes within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            first, second = self._exactly(2)
+        except (socket.timeout, ConnectionError):
+            return None
+        size = second & 0x7F
+        if size == 126:
+            size = int.from_bytes(self._exactly(2), "big")
+        elif size == 127:
+            size = int.from_bytes(self._exactly(8), "big")
+        payload = self._exactly(size)
+        return json.loads(payload) if first & 0x0F == 1 else None
+
+    def _exactly(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def raw_request(port: int, data: bytes, timeout: float = 5) -> bytes:
+    """Send bytes as they are; the first line of the answer (b'' if the server closed or said nothing)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        answer = b""
+        try:
+            while b"\r\n" not in answer:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        except (socket.timeout, ConnectionError):
+            pass
+    return answer.split(b"\r\n", 1)[0]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """Factory: served(root=None, *args) -> a running Served on the fixture site (or root)."""
+    started: list[Served] = []
+
+    def start(root: Path | None = None, *args: str) -> Served:
+        server = Served(root or make_site(tmp_path / f"site-{len(started)}"), *args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One server for the tests that only read (and add files to OUT, which is never watched)."""
+    server = Served(make_site(tmp_path_factory.mktemp("shared")))
+    yield server
+    server.kill()
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def test_serves_the_site_under_the_base_path(shared):
+    status, headers, body = shared.request(BASE)
+    assert status == 200 and b"A first look" in body
+    assert headers["Content-Type"].startswith("text/html") and headers["Cache-Control"] == "no-store"
+    assert b'data-dossier="livereload"' in body and b'data-dossier="client"' in body
+    status, _, body = shared.request(f"{BASE}explainers/first-look/")
+    assert status == 200 and b"<h1" in body and b"dossier-errors" not in body
+    status, headers, body = shared.request(f"{BASE}feed.xml")
+    assert status == 200 and b"livereload" not in body  # only HTML pages get the client
+    status, headers, body = shared.request(f"{BASE}explainers/first-look/", method="HEAD")
+    assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
+    status, _, body = shared.request("/livereload.js")
+    assert status == 200 and b"LiveReload" in body
+
+
+@pytest.mark.parametrize("path, location", [
+    ("/", BASE), ("/explainers", BASE), ("/explainers?x=1", f"{BASE}?x=1"),
+    (f"{BASE}explainers/first-look", f"{BASE}explainers/first-look/"),
+])
+def test_redirects_to_the_base_path_and_to_folders(shared, path, location):
+    status, headers, _ = shared.request(path)
+    assert (status, headers.get("Location")) == (302, location)
+
+
+def test_missing_page_is_the_sites_404_with_the_client(shared):
+    status, _, body = shared.request(f"{BASE}explainers/nothing-here/")
+    assert status == 404 and b"Page not found" in body and b'data-dossier="livereload"' in body
+    assert shared.request("/elsewhere/")[0] == 404
+
+
+# ------------------------------------------------------------------------- refusing
+
+
+@pytest.mark.parametrize("host", [
+    "evil.example:{port}", "evil.example", "127.0.0.1.evil.example:{port}", "127.0.0.1:1{port}",
+    "127.0.0.1", "localhost:{port}.evil.example", "[::1]x:{port}", "", "0.0.0.0:{port}",
+])
+def test_a_foreign_host_header_gets_403(shared, host):
+    host = host.format(port=shared.port)
+    for path in (BASE, "/livereload.js", "/_dossier/build", "/livereload"):
+        status, _, _ = shared.request(path, host=host)
+        assert status == 403, (path, host)
+    assert Socket(shared.port, f"http://{host}", host=host).status == 403
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}", "[::1]:{port}"])
+def test_loopback_host_headers_are_served(shared, host):
+    assert shared.request(BASE, host=host.format(port=shared.port))[0] == 200
+
+
+def test_on_every_interface_ip_literals_are_served_and_names_still_refused(served):
+    server = served(None, "--host", "0.0.0.0")
+    assert server.url.startswith("http://127.0.0.1:")
+    for host in ("192.0.2.7:{port}", "[2001:db8::1]:{port}", "127.0.0.1:{port}"):
+        assert server.request(BASE, host=host.format(port=server.port))[0] == 200, host
+    for host in ("evil.example:{port}", "192.0.2.7.nip.io:{port}", "2001:db8::1:{port}", "192.0.2.7:1{port}"):
+        assert server.request(BASE, host=host.format(port=server.port))[0] == 403, host
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://evil.example:{port}", "null",
+                                    "http://localhost:{port}", "http://127.0.0.1:1{port}", "https://127.0.0.1"])
+def test_websocket_from_another_origin_is_refused(shared, origin):
+    socket_ = Socket(shared.port, origin.format(port=shared.port))
+    assert socket_.status == 403
+    socket_.close()
+
+
+def test_websocket_from_the_same_origin_says_hello(shared):
+    socket_ = Socket(shared.port, f"http://127.0.0.1:{shared.port}")
+    assert socket_.status == 101
+    socket_.send({"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]})
+    assert socket_.receive(5)["command"] == "hello"
+    socket_.close()
+
+
+def test_forcereload_changes_nothing_on_a_get(shared):
+    socket_ = Socket(shared.port, f"http://127.0.0.1:{shared.port}")
+    socket_.send({"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]})
+    assert socket_.receive(5)["command"] == "hello"
+    assert shared.request("/forcereload?path=*")[0] == 405
+    assert socket_.receive(1) is None
+    foreign = {"Origin": "http://evil.example", "Content-Type": "application/x-www-form-urlencoded"}
+    assert shared.request("/forcereload", method="POST", headers=foreign, body=b"path=*")[0] == 403
+    assert socket_.receive(1) is None
+    # A local tool (no Origin) may still POST one, and then the browsers do reload.
+    assert shared.request("/forcereload", method="POST", body=b"")[0] == 200
+    assert socket_.receive(5)["command"] == "reload"
+    socket_.close()
+
+
+TRAVERSALS = [
+    "/explainers/../secret.txt", "/explainers/%2e%2e/secret.txt", "/explainers/%2E%2E/secret.txt",
+    "/explainers/.%2e/secret.txt", "/explainers/%2e./secret.txt", "/explainers/%252e%252e/secret.txt",
+    "/explainers/%25252e%25252e/secret.txt", "/explainers/..%2fsecret.txt", "/explainers/..%2Fsecret.txt",
+    "/explainers/..%252fsecret.txt", "/explainers/..%5csecret.txt", "/explainers/..%5Csecret.txt",
+    "/explainers/..\\secret.txt", "/explainers/.\\..\\secret.txt", "/explainers/..%255csecret.txt",
+    "/explainers/%c0%ae%c0%ae/secret.txt", "/explainers/%e0%80%ae%e0%80%ae/secret.txt",
+    "/explainers/..%c0%afsecret.txt", "/explainers/%uff0e%uff0e/secret.txt", "/explainers/..;/secret.txt",
+    "/explainers/.../secret.txt", "/explainers/....//secret.txt", "/explainers/./../secret.txt",
+    "/explainers/explainers/../../secret.txt", "/explainers/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/explainers/../../../../../../../../etc/passwd", "/explainers//etc/passwd", "/explainers/%2fetc%2fpasswd",
+    "/explainers/%2F..%2Fsecret.txt", "/explainers/index.html%00.css", "/explainers/%00", "/explainers/..%00/secret.txt",
+    "/explainers/%0a", "/explainers/%ff%fe", "/../secret.txt", "/%2e%2e/secret.txt", "/explainers/~/secret.txt",
+    "/explainers/file:///etc/passwd", "//secret.txt", "///etc/passwd",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_traversal_in_any_encoding_gets_404(shared, path):
+    status, _, body = shared.request(path)
+    assert status == 404 and SECRET.encode() not in body and b"root:" not in body
+
+
+def test_raw_traversal_and_nul_bytes_are_refused(shared):
+    for line in (b"GET /explainers/../secret.txt HTTP/1.1", b"GET /explainers/%00/../secret.txt HTTP/1.1",
+                 b"GET /explainers/\x00/../secret.txt HTTP/1.1", b"GET http://127.0.0.1/../secret.txt HTTP/1.1",
+                 b"GET ../secret.txt HTTP/1.1", b"GET explainers/../../secret.txt HTTP/1.1"):
+        first = raw_request(shared.port, line + f"\r\nHost: 127.0.0.1:{shared.port}\r\n\r\n".encode())
+        assert first.startswith(b"HTTP/1.1 4") or first == b"", (line, first)
+    assert shared.request(BASE)[0] == 200
+
+
+def test_dotfiles_in_the_output_get_404_and_writing_there_triggers_no_build(shared):
+    out = shared.root / "site"
+    build = json.loads(shared.request("/_dossier/build")[2])["build"]
+    (out / ".env").write_text(SECRET)
+    (out / ".git").mkdir(exist_ok=True)
+    (out / ".git" / "config").write_text(SECRET)
+    (out / "explainers" / ".draft.html").write_text(SECRET)
+    (out / "visible.txt").write_text("visible")
+    for path in (".env", ".git/config", ".git/", "explainers/.draft.html", "%2eenv", ".%65nv"):
+        status, _, body = shared.request(BASE + path)
+        assert status == 404 and SECRET.encode() not in body, path
+    assert shared.request(f"{BASE}visible.txt")[2] == b"visible"  # the same place, not a dotfile: served
+    time.sleep(0.5)
+    assert json.loads(shared.request("/_dossier/build")[2])["build"] == build
+
+
+def test_symlinks_out_of_the_output_get_404(shared):
+    out = shared.root / "site"
+    (out / "leak.txt").symlink_to(shared.root / "secret.txt")
+    (out / "leak-folder").symlink_to(shared.root / "content")
+    (out / "loop").symlink_to(out / "loop")
+    (out / "inside.txt").symlink_to(out / "robots.txt")
+    for path in ("leak.txt", "leak-folder/site.yml", "leak-folder/", "loop", "loop/x"):
+        status, _, body = shared.request(BASE + path)
+        assert status == 404 and SECRET.encode() not in body and b"base_url" not in body, path
+    assert shared.request(f"{BASE}inside.txt")[0] == 200  # a link that stays inside OUT is fine
+
+
+def test_no_request_crashes_it(shared):
+    port = shared.port
+    for data in (b"\x00\xff garbage\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET\r\n\r\n",
+                 b"GET /explainers/ HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX: " % port + b"a" * 200_000 + b"\r\n\r\n",
+                 b"POST /explainers/ HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: 99999999\r\n\r\nx" % port,
+                 b"GET /explainers/" + b"a/" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port,
+                 b"GET /explainers/" + b"%ff" * 3000 + b" HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port):
+        raw_request(port, data, timeout=0.5)
+    for method in ("PUT", "DELETE", "OPTIONS", "PATCH", "BREW"):
+        assert shared.request(BASE, method=method)[0] in (403, 405), method
+    socket_ = Socket(port, f"http://127.0.0.1:{port}")
+    for message in ({"command": 5}, {"nothing": 1}, {"command": "info"}, {"command": "reload", "path": "*"}):
+        socket_.send(message)
+    socket_.sock.sendall(bytes([0x81, 0x83]) + b"\x00\x00\x00\x00" + b"{{{")  # not JSON
+    socket_.close()
+    assert shared.request(BASE)[0] == 200
+    assert shared.process.poll() is None
+
+
+# ------------------------------------------------------------------ following saves
+
+
+def test_creates_deletes_and_renames_are_seen(served):
+    server = served()
+    card = server.root / "content" / "cards" / "drones.yml"
+    save(card, 'title: Drones for Russia\nclaim: "Drones were sent."\nsources:\n  - name: Reuters\n')
+    server.wait_for_page(f"{BASE}cards/drones/", lambda s, b: s == 200 and b"Drones for Russia" in b)
+    card.rename(card.with_name("uavs.yml"))
+    server.wait_for_page(f"{BASE}cards/uavs/", lambda s, b: s == 200)
+    server.wait_for_page(f"{BASE}cards/drones/", lambda s, b: s == 404)
+    card.with_name("uavs.yml").unlink()
+    server.wait_for_page(f"{BASE}cards/uavs/", lambda s, b: s == 404)
+
+
+def test_a_theme_folder_made_after_start_is_watched(served):
+    server = served()
+
+    def stylesheet(status: int, page: bytes) -> bytes:
+        return server.request(re.search(rb'href="([^"]+\.css)"', page).group(1).decode())[2]
+
+    style = server.root / "assets" / "style.css"
+    style.parent.mkdir()
+    style.write_text("body { color: rgb(1, 2, 3); }\n")
+    server.wait_for_page(BASE, lambda s, b: b"rgb(1, 2, 3)" in stylesheet(s, b))
+    save(style, "body { color: rgb(4, 5, 6); }\n")
+    server.wait_for_page(BASE, lambda s, b: b"rgb(4, 5, 6)" in stylesheet(s, b))
+    shutil.rmtree(style.parent)  # back to the built-in stylesheet
+    server.wait_for_page(BASE, lambda s, b: b"rgb(4, 5, 6)" not in stylesheet(s, b))
+    style.parent.mkdir()  # and a new theme folder is watched again
+    style.write_text("body { color: rgb(7, 8, 9); }\n")
+    server.wait_for_page(BASE, lambda s, b: b"rgb(7, 8, 9)" in stylesheet(s, b))
+    save(style, "body { color: rgb(10, 11, 12); }\n")
+    server.wait_for_page(BASE, lambda s, b: b"rgb(10, 11, 12)" in stylesheet(s, b))
+
+
+def test_a_burst_of_saves_is_one_build_of_the_last_state(served):
+    server = served()
+    explainer = server.root / EXPLAINER
+    started = time.monotonic()
+    for n in range(1, 11):
+        save(explainer, explainer_text(f"Burst {n}"))
+    burst = time.monotonic() - started
+    server.wait_for_page(f"{BASE}explainers/first-look/", lambda s, b: b"Burst 10" in b)
+    time.sleep(0.5)
+    # The first build, then one for the burst; a loaded machine that stalled this loop for
+    # about serve's quiet period (50 ms) may have made it two bursts.
+    assert server.builds() <= (2 if burst < 0.025 else 3), f"burst took {burst:.3f} s\n{server.output}"
+
+
+def test_a_save_during_a_slow_build_gets_a_build_after_it_and_requests_go_on(served, tmp_path):
+    root = make_site(tmp_path / "slow")
+    paragraph = "North Korea is sending shells to Russia, and this sentence makes the build slow. " * 8
+    slow = explainer_text("Slow A") + "\n" + "\n\n".join([paragraph] * 600) + "\n"
+    (root / EXPLAINER).write_text(slow, encoding="utf-8")
+    server = served(root)
+    seconds = float(re.search(r" in ([\d.]+) s", server.output).group(1))
+    assert seconds > 0.5, "the fixture should make a slow build"
+    explainer = root / EXPLAINER
+    save(explainer, slow.replace("Slow A", "Slow B"))
+    time.sleep(0.3)  # the build of B is under way
+    save(explainer, slow.replace("Slow A", "Slow C"))
+    started = time.monotonic()
+    status, _, _ = server.request(f"{BASE}actors/north-korea/")
+    waited = time.monotonic() - started
+    assert status == 200 and waited < max(0.3, seconds / 2), f"a request waited {waited:.2f} s for a build"
+    server.wait_for_page(f"{BASE}explainers/first-look/", lambda s, b: b"Slow C" in b, timeout=60)
+    time.sleep(seconds + 0.5)
+    status, _, body = server.request(f"{BASE}explainers/first-look/")
+    assert b"Slow C" in body  # and it stays there: no later build of an older state
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_a_broken_save_shows_every_error_and_a_fixed_save_brings_the_site_back(served):
+    server = served()
+    page = f"{BASE}explainers/first-look/"
+    save(server.root / CARD, BROKEN_CARD)
+    body = server.wait_for_page(page, lambda s, b: b"dossier-errors" in b)
+    text = body.decode()
+    assert BROKEN_MARK in text and "unknown actor &#x27;north-koreaa&#x27;" in text
+    assert "actors: [north-korea, north-koreaa]" in text  # the offending source line
+    assert "A first look" in text  # the last good page underneath
+    assert BROKEN_MARK in server.output  # and in the terminal, as `build` reports it
+    status, _, other = server.request(f"{BASE}actors/north-korea/")
+    assert status == 200 and BROKEN_MARK.encode() in other  # on whatever page is open
+    status, _, missing = server.request(f"{BASE}nowhere/")
+    assert status == 404 and BROKEN_MARK.encode() in missing
+    save(server.root / CARD, SITE[CARD].replace("Shells sent to Russia", "Shells, fixed"))
+    server.wait_for_page(f"{BASE}cards/shells/", lambda s, b: b"Shells, fixed" in b and b"dossier-errors" not in b)
+    assert b"dossier-errors" not in server.request(page)[2]
+
+
+def test_a_broken_layout_shows_its_line(served, tmp_path):
+    root = make_site(tmp_path / "layout")
+    server = served(root)
+    layout = root / "layouts" / "404.html"
+    layout.parent.mkdir()
+    layout.write_text('{% extends "base.html" %}\n{% block main %}\n<p>{{ oops( }}</p>\n{% endblock %}\n')
+    body = server.wait_for_page(BASE, lambda s, b: b"dossier-errors" in b).decode()
+    assert "layouts/404.html:3:" in body and "{{ oops( }}" in body
+
+
+def test_a_first_build_with_errors_still_serves_and_recovers(served, tmp_path):
+    root = make_site(tmp_path / "broken-first")
+    (root / CARD).write_text(BROKEN_CARD, encoding="utf-8")
+    server = served(root)
+    status, _, body = server.request(BASE)
+    assert status == 404 and BROKEN_MARK.encode() in body and b'data-dossier="livereload"' in body
+    save(root / CARD, SITE[CARD])
+    server.wait_for_page(BASE, lambda s, b: s == 200 and b"A first look" in b)
+
+
+# ---------------------------------------------------------------------------- stopping
+
+
+@pytest.mark.parametrize("signum, during_build", [(signal.SIGINT, True), (signal.SIGTERM, False)])
+def test_ctrl_c_exits_0_and_leaves_no_temporary_folders(served, signum, during_build):
+    server = served()
+    if during_build:
+        save(server.root / EXPLAINER, explainer_text("Interrupted"))
+        time.sleep(0.1)
+    assert server.stop(signum) == 0, server.output
+    assert "Traceback" not in server.output
+    leftovers = [p.name for p in server.root.iterdir() if p.name.startswith(".site.")]
+    assert leftovers == [] and (server.root / "site" / "index.html").is_file()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+
+
+def test_a_busy_port_is_a_usage_error(shared):
+    process = subprocess.run([sys.executable, str(REPO / "build.py"), "serve", "--root", str(shared.root),
+                              "--port", str(shared.port)], capture_output=True, text=True, timeout=60)
+    assert process.returncode == 2 and f"cannot listen on 127.0.0.1:{shared.port}" in process.stderr
