@@ -20,6 +20,9 @@ from .yamlstrict import KIND_NAMES, Mapping, Node, Scalar, Sequence
 
 INVALID: Any = object()
 SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
+# Characters no content may hold: C0 controls but tab and line breaks, DEL, C1 controls and the
+# two noncharacters XML forbids. They are invisible in an editor and break the feed and the HTML.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _YAML_TYPES = {
     "tag:yaml.org,2002:bool": "a true/false value",
     "tag:yaml.org,2002:int": "a number",
@@ -62,18 +65,22 @@ def text(node: Node, problems: Problems) -> Any:
     if not value:
         problems.error(node.mark, "is empty; write a value or remove the line")
         return INVALID
+    control = CONTROL.search(value)
+    if control:
+        problems.error(node.mark, f"contains the control character U+{ord(control.group()):04X}; remove it")
+        return INVALID
     return value
 
 
 def date(node: Node, problems: Problems) -> Any:
     """A full date, YYYY-MM-DD."""
-    value = _date_parts(node, problems, r"(\d{4})-(\d{2})-(\d{2})", "YYYY-MM-DD")
+    value = _date_parts(node, problems, r"([0-9]{4})-([0-9]{2})-([0-9]{2})", "YYYY-MM-DD")
     return INVALID if value is INVALID else dt.date(value.year, value.month, value.day)
 
 
 def partial_date(node: Node, problems: Problems) -> Any:
     """YYYY, YYYY-MM or YYYY-MM-DD."""
-    return _date_parts(node, problems, r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", "YYYY, YYYY-MM or YYYY-MM-DD")
+    return _date_parts(node, problems, r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", "YYYY, YYYY-MM or YYYY-MM-DD")
 
 
 def _date_parts(node: Node, problems: Problems, pattern: str, form: str) -> Any:
@@ -83,9 +90,9 @@ def _date_parts(node: Node, problems: Problems, pattern: str, form: str) -> Any:
     if not match:
         problems.error(node.mark, f"'{node.text}' is not a date; write it as {form}")
         return INVALID
-    year, month, day = (int(g) if g else 0 for g in match.groups())
-    try:
-        dt.date(year, month or 1, day or 1)
+    year, month, day = (int(g) if g is not None else 0 for g in match.groups())
+    try:  # a month or day written as 00 is no more real than 13 or 45
+        dt.date(year, month if match.group(2) is not None else 1, day if match.group(3) is not None else 1)
     except ValueError as exc:
         problems.error(node.mark, f"'{node.text}' is not a real date ({exc})")
         return INVALID
@@ -95,7 +102,12 @@ def _date_parts(node: Node, problems: Problems, pattern: str, form: str) -> Any:
 def boolean(node: Node, problems: Problems) -> Any:
     if isinstance(node, Scalar) and node.plain and node.text in ("true", "false"):
         return node.text == "true"
-    problems.error(node.mark, f"expected true or false, found '{getattr(node, 'text', '...')}'")
+    if isinstance(node, Scalar) and node.text in ("true", "false"):
+        problems.error(node.mark, f"expected true or false without quotes, found '{node.text}' in quotes")
+    elif isinstance(node, Scalar):
+        problems.error(node.mark, f"expected true or false, found '{node.text}'")
+    else:
+        problems.error(node.mark, f"expected true or false, found {KIND_NAMES[type(node)]}")
     return INVALID
 
 
@@ -112,11 +124,36 @@ def url(node: Node, problems: Problems) -> Any:
     value = text(node, problems)
     if value is INVALID:
         return INVALID
-    parts = urllib.parse.urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"[\s\x00-\x1f\x7f<>\"]", value):
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or re.search(r"[\s\x00-\x1f\x7f<>\"\\]", value)):
         problems.error(node.mark, f"'{value}' is not an absolute http(s) URL")
         return INVALID
     return value
+
+
+def base_url(node: Node, problems: Problems) -> Any:
+    """An absolute http(s) URL that the site's paths can be appended to: no query, no fragment."""
+    value = url(node, problems)
+    if value is not INVALID and ("?" in value or "#" in value):
+        problems.error(node.mark, f"'{value}' has a query or fragment; base_url is where the site lives, like https://example.org/briefs/")
+        return INVALID
+    return value
+
+
+def matching(pattern: str, what: str) -> Converter:
+    """Text that matches a pattern in full; `what` names the form in the message."""
+    def convert(node: Node, problems: Problems) -> Any:
+        value = text(node, problems)
+        if value is not INVALID and not re.fullmatch(pattern, value):
+            problems.error(node.mark, f"'{value}' is not {what}")
+            return INVALID
+        return value
+    return convert
 
 
 def choice(*options: str) -> Converter:

@@ -18,12 +18,18 @@ from .yamlstrict import parse
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 KINDS = {"explainers": ".md", "actors": ".md", "cards": ".yml"}
+CONTENT_ENTRIES = ("site.yml", *KINDS, "media")
+# Names Windows keeps for devices: a file or folder named so can't be checked out or published there.
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))}
+# Letters of other scripts that look like Latin ones, for suggesting a file name.
+LOOKALIKES = dict(zip("асеһіјорѕԁԝхуАВЕНІЈКМОРЅТХαβεηικμνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ",
+                      "acehijopsdwxyabehijkmopstxabehikmvoptuxabehikmnoptyx"))
 
 SITE = {
     "title": f.Field(f.text, required=True),
-    "base_url": f.Field(f.url, required=True),
+    "base_url": f.Field(f.base_url, required=True),
     "description": f.Field(f.text),
-    "language": f.Field(f.text),
+    "language": f.Field(f.matching(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", "a BCP 47 language tag (like en or pt-BR)")),
 }
 EXPLAINER = {
     "title": f.Field(f.text, required=True),
@@ -43,7 +49,7 @@ ACTOR = {
         "actor": f.Field(f.located(f.slug, SlugRef), required=True),
         "label": f.Field(f.text, required=True),
     }, Relation))),
-    "wikidata": f.Field(f.text),
+    "wikidata": f.Field(f.matching(r"Q[1-9][0-9]*", "a Wikidata item id (like Q7747)")),
 }
 CARD = {
     "title": f.Field(f.text, required=True),
@@ -61,14 +67,19 @@ CARD = {
 
 
 def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | None = None,
-         today: dt.date | None = None) -> Content | None:
-    """Load and validate everything under ROOT/content; None when a file could not be read as content."""
+         today: dt.date | None = None, memo: Callable[..., Any] | None = None) -> Content | None:
+    """Load and validate everything under ROOT/content; None when a file could not be read as content.
+
+    `memo(reader, slug, rel, text, problems)`, if given, stands in for `reader(slug, rel, text, problems)`:
+    the build cache passes one that reuses what an unchanged file was read into last time.
+    """
     content_dir = root / "content"
     if not content_dir.is_dir():
         problems.error(Mark("content"), "no content/ folder here; is --root right?")
         return None
     site = _load_site(root, problems, base_url)
     files = _content_files(root, problems)
+    media = tuple(_media_files(root, problems))
     content = Content(site=site) if site else None
     readers: dict[str, Callable[..., Any]] = {"explainers": _explainer, "actors": _actor, "cards": _card}
     for kind, paths in files.items():
@@ -76,14 +87,16 @@ def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | N
             text = _read_text(root, path, problems)
             if text is None:
                 continue
-            item = readers[kind](path.stem, _rel(root, path), text, problems)
+            reader = readers[kind]
+            rel = _rel(root, path)
+            item = memo(reader, path.stem, rel, text, problems) if memo else reader(path.stem, rel, text, problems)
             if item is not None and content is not None:
                 getattr(content, kind)[item.slug] = item
     if content is None or problems.errors:
         return None
     if not drafts:
         content.explainers = {s: e for s, e in content.explainers.items() if not e.draft}
-    content.media = tuple(_media_files(root, problems))
+    content.media = media
     check_references(content, problems, today or dt.date.today())
     return content  # complete, though references may be wrong: later steps report their own problems too
 
@@ -94,33 +107,36 @@ def _rel(root: Path, path: Path) -> str:
 
 def _load_site(root: Path, problems: Problems, base_url: str | None) -> Site | None:
     path = root / "content" / "site.yml"
-    if not path.is_file():
+    if not os.path.lexists(path):
         problems.error(Mark("content/site.yml"), "site.yml is missing; it needs at least title and base_url")
+        return None
+    rel = _rel(root, path)
+    if not _is_safe_regular_file(root, path, rel, problems):
         return None
     text = _read_text(root, path, problems)
     if text is None:
         return None
-    rel = _rel(root, path)
-    values = f.read_mapping(parse(text, rel, problems), SITE, problems, Mark(rel))
+    _, values = _read_fields(text, rel, SITE, problems)
     if values is f.INVALID:
         return None
     language = values.get("language", "en")
-    if not re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", language):
-        node = parse(text, rel, Problems())
-        problems.error(node.items["language"][1].mark, f"'{language}' is not a BCP 47 language tag (like en or pt-BR)")
-        return None
     url = base_url or values["base_url"]
     return Site(title=values["title"], base_url=url.rstrip("/") + "/",
                 description=values.get("description", ""), language=language)
 
 
 def _content_files(root: Path, problems: Problems) -> dict[str, list[Path]]:
-    """The files of each kind, sorted; misplaced, misnamed and unsafe files are problems."""
+    """The files of each kind, sorted; misplaced, misnamed and unsafe files are problems.
+
+    Names starting with '.' are skipped (editors' and systems' hidden files).
+    """
+    _check_content_entries(root, problems)
     found: dict[str, list[Path]] = {kind: [] for kind in KINDS}
-    seen: dict[str, str] = {}  # folded slug -> first path
+    seen: dict[str, str] = {}  # slug -> first path
+    misnamed: list[tuple[Path, str]] = []
     for kind, suffix in KINDS.items():
         folder = root / "content" / kind
-        if not folder.is_dir():
+        if not _is_folder(root, folder, problems):
             continue
         for path in sorted(folder.iterdir()):
             rel = _rel(root, path)
@@ -132,19 +148,56 @@ def _content_files(root: Path, problems: Problems) -> dict[str, list[Path]]:
                 problems.error(Mark(rel), f"unexpected file in content/{kind}/: {kind} are '{suffix}' files")
                 continue
             if not f.SLUG.match(path.stem):
-                problems.error(Mark(rel), f"file name '{path.name}' is not a valid slug; "
-                                          f"rename it to '{suggest_slug(path.stem)}{suffix}'")
+                misnamed.append((path, suffix))
                 continue
-            folded = unicodedata.normalize("NFKC", path.stem).casefold()
-            if folded in seen:
-                problems.error(Mark(rel), f"slug '{path.stem}' is already used by {seen[folded]}; slugs are unique across explainers, actors and cards")
+            if path.stem in WINDOWS_RESERVED:
+                problems.error(Mark(rel), f"file name '{path.name}' is a device name on Windows, which can neither "
+                                          f"check it out nor publish a page named so; choose another slug")
                 continue
-            seen[folded] = rel
+            if path.stem in seen:
+                problems.error(Mark(rel), f"slug '{path.stem}' is already used by {seen[path.stem]}; slugs are unique across explainers, actors and cards")
+                continue
+            seen[path.stem] = rel
             found[kind].append(path)
+    for path, suffix in misnamed:
+        problems.error(Mark(_rel(root, path)), _misnamed(path.name, path.stem, suffix, seen))
     return found
 
 
-def _is_safe_regular_file(root: Path, path: Path, rel: str, problems: Problems) -> bool:
+def _misnamed(name: str, stem: str, suffix: str, slugs: dict[str, str]) -> str:
+    """What is wrong with a file name that is not a slug, and what to do."""
+    suggestion = suggest_slug(stem)
+    if suggestion in slugs:
+        return (f"file name '{name}' is not a valid slug, and looks the same as '{suggestion}' "
+                f"({slugs[suggestion]}) once case and look-alike letters are folded; rename or remove one of them")
+    odd = next((c for c in stem if ord(c) > 127), None)
+    why = f" ('{odd}' is U+{ord(odd):04X} {unicodedata.name(odd, 'an unnamed character')})" if odd else ""
+    return f"file name '{name}' is not a valid slug{why}; rename it to '{suggestion}{suffix}'"
+
+
+def _check_content_entries(root: Path, problems: Problems) -> None:
+    """Anything in content/ but site.yml and the four folders is a mistake, never silently skipped."""
+    for path in sorted((root / "content").iterdir()):
+        if path.name.startswith(".") or path.name in CONTENT_ENTRIES:
+            continue
+        folder = path.is_dir()
+        hint = did_you_mean(path.name, CONTENT_ENTRIES[1:]) if folder else ""
+        problems.error(Mark(_rel(root, path)), f"unexpected {'folder' if folder else 'file'} in content/; "
+                                               f"it holds site.yml, explainers/, actors/, cards/ and media/{hint}")
+
+
+def _is_folder(root: Path, folder: Path, problems: Problems) -> bool:
+    """Whether content/KIND is a folder to read; anything else there is reported."""
+    if folder.is_dir():
+        return True
+    if os.path.lexists(folder):
+        problems.error(Mark(_rel(root, folder)), "should be a folder; it is a file or a broken link")
+    return False
+
+
+def _is_safe_regular_file(root: Path, path: Path, rel: str, problems: Problems, noun: str = "file",
+                          folder: str = "unexpected folder; content folders hold files only") -> bool:
+    """Whether path is a regular file inside the root; else reported (`folder` is said of a folder)."""
     try:
         real = path.resolve(strict=True)
         mode = os.stat(path).st_mode
@@ -152,10 +205,10 @@ def _is_safe_regular_file(root: Path, path: Path, rel: str, problems: Problems) 
         problems.error(Mark(rel), "is a broken symbolic link or a link loop")
         return False
     if not real.is_relative_to(root.resolve()):
-        problems.error(Mark(rel), "is a symbolic link leading outside the site root; copy the file in instead")
+        problems.error(Mark(rel), f"is a symbolic link leading outside the site root; copy the {noun} in instead")
         return False
     if stat.S_ISDIR(mode):
-        problems.error(Mark(rel), "unexpected folder; content folders hold files only")
+        problems.error(Mark(rel), folder)
         return False
     if not stat.S_ISREG(mode):
         problems.error(Mark(rel), "is not a regular file")
@@ -165,6 +218,7 @@ def _is_safe_regular_file(root: Path, path: Path, rel: str, problems: Problems) 
 
 def suggest_slug(name: str) -> str:
     """A valid slug close to a file name: 'Kim Jong Ün' -> 'kim-jong-un'."""
+    name = "".join(LOOKALIKES.get(c, c) for c in name)
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "untitled"
 
@@ -172,8 +226,11 @@ def suggest_slug(name: str) -> str:
 def _read_text(root: Path, path: Path, problems: Problems) -> str | None:
     """A file's text, or None after reporting why it can't be read as UTF-8 text."""
     rel = _rel(root, path)
-    try:
-        with open(path, "rb") as handle:
+    try:  # non-blocking, so that a pipe put in place of the file can't hang the build
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                problems.error(Mark(rel), "is not a regular file")
+                return None
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         problems.error(Mark(rel), f"cannot be read: {exc.strerror}")
@@ -192,18 +249,28 @@ def _read_text(root: Path, path: Path, problems: Problems) -> str | None:
     if "\x00" in text:
         problems.error(_offset_mark(rel, data, data.index(b"\x00")), "contains a NUL byte; is this a text file?")
         return None
-    return text.replace("\r\n", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    control = f.CONTROL.search(text)
+    if control:
+        at = control.start()
+        problems.error(Mark(rel, text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)),
+                       f"contains the invisible control character U+{ord(control.group()):04X} here; remove it")
+        return None
+    return text
 
 
 def _offset_mark(rel: str, data: bytes, offset: int) -> Mark:
-    before = data[:offset]
-    line_start = before.rfind(b"\n") + 1
-    return Mark(rel, before.count(b"\n") + 1, len(before[line_start:].decode("utf-8", "replace")) + 1)
+    """Where byte `offset` of a file is, lines broken as an editor breaks them (CR, LF or both)."""
+    before = data[:offset].decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    return Mark(rel, before.count("\n") + 1, len(before) - before.rfind("\n"))
 
 
 def split_front_matter(text: str, rel: str, problems: Problems) -> tuple[str, int, str, int] | None:
     """(yaml, first yaml line, body, first body line) of a Markdown file with front matter."""
     lines = text.split("\n")
+    if not text.strip():
+        problems.error(Mark(rel, 1, 1), "is empty; it needs front matter: a line '---', the YAML fields, then '---'")
+        return None
     if lines[0].rstrip() != "---":
         problems.error(Mark(rel, 1, 1), "must start with front matter: a line '---', the YAML fields, then '---'")
         return None
@@ -214,17 +281,23 @@ def split_front_matter(text: str, rel: str, problems: Problems) -> tuple[str, in
     return None
 
 
-def _front_matter(rel: str, text: str, schema: dict, problems: Problems) -> tuple[dict, Body] | None:
+def _read_fields(yaml_text: str, rel: str, schema: dict, problems: Problems, first_line: int = 1,
+                 marks: dict[str, Mark] | None = None) -> tuple[Any, Any]:
+    """(YAML node, checked field values) of a YAML text; values INVALID after reporting why."""
+    before = len(problems.items)
+    node = parse(yaml_text, rel, problems, first_line=first_line)
+    if node is None and len(problems.items) > before:  # unreadable YAML: its own message says why
+        return None, f.INVALID
+    return node, f.read_mapping(node, schema, problems, Mark(rel, 1, 1), marks)
+
+
+def _front_matter(rel: str, text: str, schema: dict, problems: Problems) -> tuple[dict, dict, Body] | None:
     parts = split_front_matter(text, rel, problems)
     if parts is None:
         return None
     yaml_text, yaml_line, body, body_line = parts
-    before = len(problems.items)
-    node = parse(yaml_text, rel, problems, first_line=yaml_line)
-    if node is None and len(problems.items) > before:
-        return None
     marks: dict[str, Mark] = {}
-    values = f.read_mapping(node, schema, problems, Mark(rel, 1, 1), marks)
+    _, values = _read_fields(yaml_text, rel, schema, problems, yaml_line, marks)
     if values is f.INVALID:
         return None
     return values, marks, Body(body, rel, body_line)
@@ -242,21 +315,16 @@ def _actor(slug: str, rel: str, text: str, problems: Problems) -> Actor | None:
     parsed = _front_matter(rel, text, ACTOR, problems)
     if parsed is None:
         return None
-    values, _, body = parsed
-    return Actor(slug=slug, path=rel, body=body, **values)
+    values, marks, body = parsed
+    return Actor(slug=slug, path=rel, body=body, marks=marks, **values)
 
 
 def _card(slug: str, rel: str, text: str, problems: Problems) -> Card | None:
-    before = len(problems.items)
-    node = parse(text, rel, problems)
-    if node is None and len(problems.items) > before:
-        return None
-    values = f.read_mapping(node, CARD, problems, Mark(rel))
+    node, values = _read_fields(text, rel, CARD, problems)
     if values is f.INVALID:
         return None
-    claim_node = node.items["claim"][1]
-    quoted = 0 if claim_node.plain else 1
-    claim = Body(values.pop("claim"), rel, claim_node.mark.line, claim_node.mark.col + quoted)
+    claim_node = node.items["claim"][1]  # [[references]] in the claim are found where it was written
+    claim = Body(values.pop("claim"), rel, claim_node.mark.line, claim_node.mark.col, claim_node.source)
     return Card(slug=slug, path=rel, claim=claim, **values)
 
 
@@ -266,7 +334,13 @@ def _media_files(root: Path, problems: Problems) -> list[str]:
         return []
     found = []
     for dirpath, dirnames, filenames in os.walk(media):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d)))
+        links = {d for d in dirnames if os.path.islink(os.path.join(dirpath, d))}
+        for name in sorted(links):  # links to folders are not followed: they could loop or lead anywhere
+            path = Path(dirpath) / name
+            if not name.startswith("."):
+                _is_safe_regular_file(root, path, _rel(root, path), problems, "folder", folder="is a symbolic link to "
+                                      "a folder, which is not followed; copy the folder in instead")
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in links)
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if not name.startswith(".") and _is_safe_regular_file(root, path, _rel(root, path), problems):
@@ -296,7 +370,11 @@ def check_references(content: Content, problems: Problems, today: dt.date) -> No
             problems.error(ref.mark, f"unknown actor '{ref.slug}'{did_you_mean(ref.slug, actors)}")
     names: dict[str, tuple[str, Mark]] = {}
     for actor in actors.values():
-        names.setdefault(actor.name, (actor.slug, Mark(actor.path, 2, 1)))
+        owner = names.setdefault(actor.name, (actor.slug, actor.marks.get("name", Mark(actor.path))))
+        if owner[0] != actor.slug:  # mentions of the name could not tell the two apart
+            problems.error(actor.marks.get("name", Mark(actor.path)), f"name '{actor.name}' is already the name of "
+                                                                      f"actor '{owner[0]}'; tell them apart, as in "
+                                                                      f"'{actor.name} ({actor.kind})'")
     for actor in actors.values():
         for alias in actor.aliases:
             owner = names.get(alias.text)

@@ -6,12 +6,15 @@ The extension works on Python-Markdown's parse tree:
 - a tree processor, running after the table of contents has given headings their
   ids, opens positions (`### [[actor]]`), links the first plain-text mention of
   each actor in explainers, and records every mention with its sentence and the
-  section anchor it sits under.
+  section anchor it sits under;
+- a block processor that refuses lists and quotes nested past MAX_NESTING levels,
+  where Python-Markdown's time grows steeply and its recursion ends in a crash.
 The HTML that comes out passes an allowlist sanitizer (nh3).
 """
 
 from __future__ import annotations
 
+import bisect
 import html as htmllib
 import re
 import xml.etree.ElementTree as etree
@@ -35,6 +38,10 @@ REF = re.compile(r"\[\[([^\[\]|]*)(?:\|([^\[\]]*))?\]\]")
 EMBED_LINE = re.compile(r"^[ ]{0,3}!\[\[([^\[\]|]*)\]\][ \t]*$", re.M)
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+")
 PLACEHOLDER = re.compile("\x02(wzxhzdk:)?(\\d+)\x03")
+SOURCE_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash-escaped punctuation character
+CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
+MAX_NESTING = 40  # block parser states (lists, list items, quotes) open inside each other
 TEXT_BLOCKS = {"p", "li", "td", "th", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "caption"}
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 NO_LINK = {"a", "code", "pre", "kbd", "samp", "script", "style"}
@@ -116,10 +123,14 @@ class _Doc:
     allow_embeds: bool
     ref_marks: dict[str, deque[Mark]]
     result: Rendered = field(default_factory=Rendered)
+    links: dict[int, str] = field(default_factory=dict)  # id() of each [[ref]] link made -> its slug
+    embeds: dict[int, str] = field(default_factory=dict)  # id() of each card embed made -> the card
+    made: list[etree.Element] = field(default_factory=list)  # those elements, kept alive so ids stay theirs
+    too_deep: bool = False
 
     def mark_of(self, raw: str) -> Mark:
         marks = self.ref_marks.get(raw)
-        return marks.popleft() if marks else Mark(self.body.path, self.body.first_line, 1)
+        return marks.popleft() if marks else Mark(self.body.path, self.body.first_line, self.body.first_col)
 
 
 class MarkdownRenderer:
@@ -144,23 +155,54 @@ class MarkdownRenderer:
         self.doc = _Doc(body, problems, autolink, allow_embeds, _locate_refs(body))
         try:
             html = self.md.reset().convert(body.text)
+            toc = [(t["id"], htmllib.unescape(t["name"])) for t in self.md.toc_tokens]
+        except RecursionError:  # nesting the guard can't see, such as loose lists inside each other
+            del self.md.parser.state[:]  # left half-way by the interrupted parse
+            problems.error(Mark(body.path, body.first_line, body.first_col),
+                           "is nested too deeply for the Markdown parser (lists, quotes or HTML inside each other); flatten it")
+            html, toc = "", []
         finally:
             doc, self.doc = self.doc, None
         if inline and html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
             html = html[3:-4]
         doc.result.html = sanitize(html)
-        doc.result.toc = [(t["id"], htmllib.unescape(t["name"])) for t in self.md.toc_tokens]
+        doc.result.toc = toc
         return doc.result
 
 
 def _locate_refs(body: Body) -> dict[str, deque[Mark]]:
-    """Where each [[...]] of a body was written, by its raw text."""
+    """Where each [[...]] of a body was written, by its text with backslash escapes undone.
+
+    Read from the body as written in the file (a card's claim with its quotes); references
+    in code, which are not references, are left out.
+    """
     marks: dict[str, deque[Mark]] = defaultdict(deque)
-    for number, line in enumerate(body.text.split("\n")):
+    fence = ""
+    for number, line in enumerate((body.source or body.text).split("\n")):
+        opener = FENCE.match(line)
+        if fence or opener:
+            if not fence:
+                fence = opener.group(1)
+            elif opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
+                fence = ""
+            continue
+        code = [span.span() for span in CODE_SPAN.finditer(line)] if "`" in line else []
         for match in REF.finditer(line):
+            if any(start <= match.start() < end for start, end in code):
+                continue
             col = match.start() + (body.first_col if number == 0 else 1)
-            marks[match.group(0)].append(Mark(body.path, body.first_line + number, col))
+            marks[SOURCE_ESCAPE.sub(r"\1", match.group(0))].append(Mark(body.path, body.first_line + number, col))
     return marks
+
+
+def _block_mark(body: Body, block: str) -> Mark:
+    """Where a block the parser holds (indents and quote marks taken off) starts in the body."""
+    first = next((line.strip(" >\t") for line in block.split("\n") if line.strip(" >\t")), "")
+    found = [(line.index(first), number) for number, line in enumerate(body.text.split("\n")) if first and first in line]
+    if not found:
+        return Mark(body.path, body.first_line, body.first_col)
+    col, number = max(found, key=lambda f: (f[0], -f[1]))  # the most indented such line: the deepest
+    return Mark(body.path, body.first_line + number, col + 1)
 
 
 class ExplainerExtension(Extension):
@@ -169,37 +211,89 @@ class ExplainerExtension(Extension):
         self.renderer = renderer
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
-        md.inlinePatterns.register(RefProcessor(REF.pattern, self.renderer), "dossier-ref", 175)
+        md.inlinePatterns.register(RefProcessor(REF.pattern, md, self.renderer), "dossier-ref", 175)
+        md.parser.blockprocessors.register(DepthGuard(md.parser, self.renderer), "dossier-depth", 1000)
         md.parser.blockprocessors.register(EmbedProcessor(md.parser, self.renderer), "dossier-embed", 95)
         md.treeprocessors.register(FactsProcessor(md, self.renderer), "dossier-facts", 4)
+
+
+class DepthGuard(BlockProcessor):
+    """Blocks nested past MAX_NESTING parser states are reported, not parsed."""
+
+    def __init__(self, parser, renderer: MarkdownRenderer):
+        super().__init__(parser)
+        self.renderer = renderer
+
+    def test(self, parent, block: str) -> bool:
+        return len(self.parser.state) >= MAX_NESTING
+
+    def run(self, parent, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        doc = self.renderer.doc
+        if not doc.too_deep:
+            doc.too_deep = True
+            doc.problems.error(_block_mark(doc.body, block),
+                               f"lists or quotes nested more than {MAX_NESTING} levels deep; flatten them")
 
 
 class RefProcessor(InlineProcessor):
     """[[slug]] and [[slug|text]] become links to the item's page."""
 
-    def __init__(self, pattern: str, renderer: MarkdownRenderer):
-        super().__init__(pattern)
+    def __init__(self, pattern: str, md: markdown.Markdown, renderer: MarkdownRenderer):
+        super().__init__(pattern, md)
         self.renderer = renderer
 
     def handleMatch(self, m: re.Match, data: str):  # type: ignore[override]
         doc = self.renderer.doc
-        mark = doc.mark_of(m.group(0))
-        slug, text = m.group(1).strip(), m.group(2)
+        written = self._readable(m.group(0))
+        mark = doc.mark_of(written)
+        slug, text = self._readable(m.group(1)).strip(), m.group(2)
         target = self.renderer.targets.get(slug)
-        if not slug:
-            doc.problems.error(mark, f"empty reference {m.group(0)}; write [[slug]] or [[slug|text]]")
+        problem = self._misplaced(m, data, written, slug, doc)
+        if problem:
+            doc.problems.error(_opening_mark(mark, data, m.start(0)), problem)
+        elif not slug:
+            doc.problems.error(mark, f"empty reference {written}; write [[slug]] or [[slug|text]]")
         elif target is None:
             doc.problems.error(mark, f"unknown reference [[{slug}]]{did_you_mean(slug, self.renderer.targets)}")
         elif text is not None and not text.strip():
             doc.problems.error(mark, f"reference [[{slug}|]] has an empty text; write [[{slug}]] or [[{slug}|text]]")
-        if target is None or (text is not None and not text.strip()):
+        if problem or target is None or (text is not None and not text.strip()):
             span = etree.Element("span", {"class": "broken-ref"})
-            span.text = AtomicString(m.group(0))
+            span.text = AtomicString(written)
             return span, m.start(0), m.end(0)
-        link = etree.Element("a", {"href": target.url, "class": f"ref ref-{target.kind}", "data-ref": slug})
+        link = etree.Element("a", {"href": target.url, "class": f"ref ref-{target.kind}"})
         link.text = AtomicString(text.strip() if text is not None else target.label)
+        doc.links[id(link)] = slug
+        doc.made.append(link)
         doc.result.refs.append(slug)
         return link, m.start(0), m.end(0)
+
+    def _readable(self, raw: str) -> str:
+        """Text of the paragraph as the editor wrote it: escapes and code undone from placeholders."""
+        return _plain(self.unescape(raw), self.md).replace("\x02", "").replace("\x03", "")
+
+    @staticmethod
+    def _misplaced(m: re.Match, data: str, written: str, slug: str, doc: _Doc) -> str:
+        """Why a reference can't stand where it is (inside other brackets, or an embed mid-line), or ''."""
+        before, end = data[:m.start(0)], m.end(0)
+        if (before.rfind("[[") > before.rfind("]]") or data.startswith("]]", end)
+                or (before.endswith("[") and data.startswith("]", end))):
+            return f"brackets nested around {written}; write a reference as [[slug]] or [[slug|text]]"
+        if before.endswith("!") and not doc.allow_embeds:
+            return f"![[{slug}]]: a card cannot embed another card; use [[{slug}]] to link to it"
+        if before.endswith("!"):
+            return f"![[{slug}]] embeds a card only alone on its own line; move it there, or write [[{slug}]] to link to it"
+        return ""
+
+
+def _opening_mark(mark: Mark, data: str, start: int) -> Mark:
+    """The mark of a reference at data[start], moved back to an unclosed '[[' or a '!' just before it."""
+    before = data[:start]
+    opening = before.rfind("[[") if before.rfind("[[") > before.rfind("]]") else start - before.endswith("!")
+    if "\x02" in data[opening:start] or mark.col - (start - opening) < 1:
+        return mark
+    return Mark(mark.path, mark.line, mark.col - (start - opening))
 
 
 class EmbedProcessor(BlockProcessor):
@@ -230,8 +324,10 @@ class EmbedProcessor(BlockProcessor):
         elif target.kind != "card":
             doc.problems.error(mark, f"![[{slug}]] embeds cards only; '{slug}' is an {target.kind}, link to it with [[{slug}]]")
         else:
-            div = etree.SubElement(parent, "div", {"class": "card-embed", "data-embed": slug})
+            div = etree.SubElement(parent, "div", {"class": "card-embed"})
             div.text = self.parser.md.htmlStash.store(self.renderer.embed(slug))
+            doc.embeds[id(div)] = slug
+            doc.made.append(div)
         if after:
             blocks.insert(0, after)
 
@@ -248,6 +344,7 @@ class FactsProcessor(Treeprocessor):
         self.linked: set[str] = set()
         self.section = ("", "")
         self.used_ids = {el.get("id") for el in root.iter() if el.get("id")}
+        self.id_next: dict[str, int] = {}
         self.positions: dict[str, Position] = {}
         self.seen: set[tuple[str, str]] = set()  # (actor, sentence) already recorded
         self.anchor = ""  # set inside a position: mentions there link to it
@@ -258,8 +355,8 @@ class FactsProcessor(Treeprocessor):
         """The actor of a `### [[actor]]` heading, else None."""
         if el.tag != "h3" or len(el) != 1 or (el.text or "").strip() or (el[0].tail or "").strip():
             return None
-        slug = el[0].get("data-ref")
-        if el[0].tag == "a" and slug and self.renderer.targets[slug].kind == "actor":
+        slug = self.renderer.doc.links.get(id(el[0]))
+        if slug and self.renderer.targets[slug].kind == "actor":
             return slug
         return None
 
@@ -297,10 +394,12 @@ class FactsProcessor(Treeprocessor):
             doc.result.positions.append(position)
 
     def _unique_id(self, wanted: str) -> str:
-        candidate, n = wanted, 1
+        n = self.id_next.get(wanted, 1)  # the numbers below were taken the last time
+        candidate = wanted if n == 1 else f"{wanted}-{n}"
         while candidate in self.used_ids:
             n += 1
             candidate = f"{wanted}-{n}"
+        self.id_next[wanted] = n
         self.used_ids.add(candidate)
         return candidate
 
@@ -308,8 +407,8 @@ class FactsProcessor(Treeprocessor):
         for el in parent:
             if el.tag == "h2":
                 self.section = (el.get("id", ""), _text(el, self.md))
-            if el.tag == "div" and el.get("data-embed"):
-                doc.result.embeds.append((el.attrib.pop("data-embed"), self.section[0]))
+            if id(el) in doc.embeds:
+                doc.result.embeds.append((doc.embeds[id(el)], self.section[0]))
                 continue
             if el.tag in TEXT_BLOCKS:
                 self._block(el, doc)
@@ -330,23 +429,27 @@ class FactsProcessor(Treeprocessor):
             return
         parts, found = [], []
         length = 0
-        for owner, attr, parent, in_link, in_code in _slots(block, block, False, False):
+        for owner, attr, parent, in_link, in_code in _slots(block, block, False, False, doc.links):
             raw = owner.text if attr == "ref" else getattr(owner, attr)
             if attr == "ref":
-                found.append((length, owner.get("data-ref"), None, False))
+                found.append((length, doc.links[id(owner)], None, False))
             elif not in_code:
+                done, offset = 0, length
                 for start, end, actor in self.renderer.matcher.find(raw):
+                    offset += len(_plain(raw[done:start], self.md))
+                    done = start
                     where = None if in_link else (owner, attr, parent, start, end)
-                    found.append((length + len(_plain(raw[:start], self.md)), actor, where, attr != "ref"))
+                    found.append((offset, actor, where, True))
             plain = _plain(raw, self.md)
             parts.append(plain)
             length += len(plain)
         text = "".join(parts)
+        sentences = Sentences(text)
         links = []
         for offset, actor, where, plain_text in found:
             if self.renderer.targets[actor].kind != "actor":
                 continue
-            sentence = _sentence(text, offset)
+            sentence = sentences.around(offset)
             if (actor, sentence) not in self.seen:
                 self.seen.add((actor, sentence))
                 doc.result.mentions.append(Mention(actor, self.anchor or self.section[0], self.section[1],
@@ -358,12 +461,13 @@ class FactsProcessor(Treeprocessor):
             _insert_link(*where, self.renderer.targets[actor])
 
 
-def _slots(el: etree.Element, parent: etree.Element, in_link: bool, in_code: bool):
+def _slots(el: etree.Element, parent: etree.Element, in_link: bool, in_code: bool, refs: dict[int, str]):
     """The text slots of a block in reading order: (element, 'text'|'tail'|'ref', its parent, in link, in code).
 
-    Nested blocks (a paragraph inside a list item) are left to their own turn.
+    Nested blocks (a paragraph inside a list item) are left to their own turn; `refs` holds
+    the [[reference]] links.
     """
-    if el.tag == "a" and el.get("data-ref"):
+    if id(el) in refs:
         yield el, "ref", parent, True, in_code
         return
     in_link = in_link or el.tag == "a"
@@ -373,7 +477,7 @@ def _slots(el: etree.Element, parent: etree.Element, in_link: bool, in_code: boo
     for child in el:
         if child.tag in TEXT_BLOCKS or child.tag in ("ul", "ol", "blockquote", "div", "table", "dl"):
             continue
-        yield from _slots(child, el, in_link, in_code)
+        yield from _slots(child, el, in_link, in_code, refs)
         if child.tail:
             yield child, "tail", el, in_link, in_code
 
@@ -410,22 +514,33 @@ ABBREVIATIONS = {"Mr", "Mrs", "Ms", "Dr", "St", "Mt", "Gen", "Col", "Lt", "Sgt",
                  "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"}
 
 
-def _sentence_bounds(text: str, offset: int) -> tuple[int, int]:
-    """Start and end of the sentence around text[offset]."""
-    start = 0
-    for m in SENTENCE_END.finditer(text):
-        word = text[:m.start()].rstrip("\"”’)]").rsplit(None, 1)[-1].rstrip(".") if text[:m.start()].strip() else ""
-        if word in ABBREVIATIONS or (len(word) == 1 and word.isupper()):
-            continue
-        if m.end() > offset:
-            return start, m.start()
-        start = m.end()
-    return start, len(text)
+class Sentences:
+    """A text's sentence ends, found once, so that finding the sentence around each of many
+    mentions stays cheap."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.ends: list[tuple[int, int]] = []  # (end of the sentence, start of the next)
+        for m in SENTENCE_END.finditer(text):
+            before = text[max(0, m.start() - 64):m.start()]  # ends in the punctuation: never blank
+            word = before.rstrip("\"”’)]").rsplit(None, 1)[-1].rstrip(".")
+            if not (word in ABBREVIATIONS or (len(word) == 1 and word.isupper())):
+                self.ends.append((m.start(), m.end()))
+        self.next_starts = [next_start for _, next_start in self.ends]
+        self.clipped: dict[int, str] = {}
+
+    def around(self, offset: int) -> str:
+        """The sentence around text[offset], clipped."""
+        n = bisect.bisect_right(self.next_starts, offset)
+        if n not in self.clipped:
+            start = self.ends[n - 1][1] if n else 0
+            end = self.ends[n][0] if n < len(self.ends) else len(self.text)
+            self.clipped[n] = _clip(self.text[start:end])
+        return self.clipped[n]
 
 
 def _sentence(text: str, offset: int) -> str:
-    start, end = _sentence_bounds(text, offset)
-    return _clip(text[start:end])
+    return Sentences(text).around(offset)
 
 
 def _clip(text: str, limit: int = 320) -> str:

@@ -87,6 +87,7 @@ class Body:
     path: str
     first_line: int
     first_col: int = 1
+    source: str = ""  # as written in the file, where that differs from text (a quoted YAML scalar)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Actor:
     aliases: tuple[Alias, ...] = ()
     relations: tuple[Relation, ...] = ()
     wikidata: str = ""
+    marks: dict[str, Mark] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

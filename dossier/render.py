@@ -7,7 +7,9 @@ and an undefined variable is an error, reported at the layout's file and line.
 from __future__ import annotations
 
 import datetime as dt
+import linecache
 import traceback
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +95,23 @@ def template_mark(exc: Exception, root: Path, fallback: str) -> Mark:
     """Where in which layout the error is: from the syntax error, else the traceback's layout frames."""
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
         return Mark(_layout_path(exc.filename, root), exc.lineno or 1, 1)
-    for frame, lineno in reversed(list(traceback.walk_tb(exc.__traceback__))):
-        filename = frame.f_code.co_filename
-        if filename.endswith((".html", ".xml", ".txt")) and "layouts" in filename:
-            return Mark(_layout_path(filename, root), lineno, 1)
-    return Mark(f"layouts/{fallback}", 1, 1)
+    frames = [(frame.f_code.co_filename, lineno) for frame, lineno in traceback.walk_tb(exc.__traceback__)
+              if frame.f_code.co_filename.endswith((".html", ".xml", ".txt")) and "layouts" in frame.f_code.co_filename]
+    if not frames:
+        return Mark(f"layouts/{fallback}", 1, 1)
+    filename, lineno = _loop_frame(frames) if isinstance(exc, RecursionError) else frames[-1]
+    return Mark(_layout_path(filename, root), lineno, 1)
+
+
+def _loop_frame(frames: list[tuple[str, int]]) -> tuple[str, int]:
+    """Where a layout loops: of the lines repeated most, an include if there is one, else the outermost.
+
+    (Counts of the lines of one cycle differ by one where the stack was cut.)
+    """
+    counts = Counter(frames)
+    most = max(counts.values())
+    repeated = [frame for frame in dict.fromkeys(frames) if counts[frame] >= most - 1]
+    return next((f for f in repeated if "include" in linecache.getline(*f)), repeated[0])
 
 
 def _layout_path(filename: str, root: Path) -> str:

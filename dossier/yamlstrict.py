@@ -8,6 +8,8 @@ says what type it wants (see fields.py).
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -26,6 +28,7 @@ class Scalar:
     text: str
     plain: bool  # written without quotes, so YAML would have typed it
     mark: Mark
+    source: str = ""  # the scalar as written in the file, quotes and line breaks included
 
 
 @dataclass
@@ -48,8 +51,13 @@ KIND_NAMES = {Scalar: "a single value", Sequence: "a list", Mapping: "a mapping 
 def parse(text: str, path: str, problems: Problems, first_line: int = 1) -> Node | None:
     """Parse one YAML document into nodes; report problems and return None when it can't."""
 
+    line_starts = [0] + [newline.end() for newline in re.finditer("\n", text)]
+
     def mark(event_mark) -> Mark:
-        return Mark(path, event_mark.line + first_line, event_mark.column + 1)
+        """Line and column counted as an editor counts them (YAML also breaks lines at U+2028 and U+0085)."""
+        index = min(event_mark.index, len(text))
+        line = bisect.bisect_right(line_starts, index) - 1
+        return Mark(path, line + first_line, index - line_starts[line] + 1)
 
     stack: list[Node] = []
     pending_key: list[Scalar | None] = []
@@ -70,7 +78,8 @@ def parse(text: str, path: str, problems: Problems, first_line: int = 1) -> Node
                     problems.error(mark(event.start_mark), f"YAML tags ({event.tag.replace('tag:yaml.org,2002:', '!!')}) are not allowed; remove the tag")
                     return None
             if isinstance(event, yaml.ScalarEvent):
-                node: Node = Scalar(event.value, event.style in (None, ""), mark(event.start_mark))
+                node: Node = Scalar(event.value, event.style in (None, ""), mark(event.start_mark),
+                                    text[event.start_mark.index:event.end_mark.index])
             elif isinstance(event, yaml.MappingStartEvent):
                 node = Mapping({}, mark(event.start_mark))
             elif isinstance(event, yaml.SequenceStartEvent):
@@ -113,9 +122,32 @@ def parse(text: str, path: str, problems: Problems, first_line: int = 1) -> Node
     except yaml.MarkedYAMLError as exc:
         where = exc.problem_mark or exc.context_mark
         at = mark(where) if where is not None else Mark(path, first_line, 1)
-        problems.error(at, f"invalid YAML: {exc.problem or exc.context}")
+        problems.error(at, f"invalid YAML: {_explain(exc, text, where, mark)}")
+        return None
+    except yaml.reader.ReaderError as exc:
+        character = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        problems.error(_byte_mark(text, exc.position, path, first_line),
+                       f"invalid YAML: the character U+{character:04X} is not allowed in YAML; remove it")
         return None
     except yaml.YAMLError as exc:
         problems.error(Mark(path, first_line, 1), f"invalid YAML: {exc}")
         return None
     return root
+
+
+def _explain(exc: yaml.MarkedYAMLError, text: str, where, mark) -> str:
+    """PyYAML's complaint in an editor's words: a tab named as such, the context given its line."""
+    problem = exc.problem or exc.context or "not readable"
+    if where is not None and 0 <= where.index < len(text) and text[where.index] == "\t":
+        return "a tab character; indent YAML with spaces, never tabs"
+    context = exc.context_mark
+    if exc.problem and exc.context and context is not None and context.index != where.index:
+        problem += f" ({exc.context} at line {mark(context).line}, column {mark(context).col})"
+    return problem
+
+
+def _byte_mark(text: str, offset: int, path: str, first_line: int) -> Mark:
+    """Where a byte offset into text's UTF-8 falls, as a mark."""
+    before = text.encode("utf-8")[:offset].decode("utf-8", "ignore")
+    line_start = before.rfind("\n") + 1
+    return Mark(path, before.count("\n") + first_line, len(before) - line_start + 1)
