@@ -10,9 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import graph
 from .index import Index
 from .markup import Rendered, Target
-from .model import Actor, Card, Content, Explainer
+from .model import Actor, Card, Content, Explainer, PartialDate
 
 JSONLD_TYPES = {"person": "Person", "country": "Country", "organization": "Organization", "group": "Organization"}
 
@@ -64,6 +65,7 @@ def names(content: Content) -> dict[str, str]:
 def plan(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered], urls: Urls) -> list[Page]:
     """All pages, in a fixed order."""
     site = content.site
+    net = actor_network(content, index, urls)
     pages = [Page("index.html", "home.html", {
         "explainers": [content.explainers[s] for s in index.explainers_by_date],
         "actors_of": {s: [content.actors[a] for a in index.explainer_actors[s]] for s in content.explainers},
@@ -73,23 +75,32 @@ def plan(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered]
         pages.append(_explainer_page(content.explainers[slug], content, index, bodies, urls))
     pages.append(Page("actors/index.html", "actors.html", {
         "groups": _actors_by_kind(content),
+        "network": graph.draw_network(
+            net, "Network of actors",
+            "Each dot is an actor and links to its page. A solid line joins two actors with a stated "
+            "relation; a dashed line joins actors named together in a fact card or a sentence; thicker "
+            "lines mean more ties. The list below names every actor."),
         "jsonld": _jsonld_collection("Actors", urls.absolute(urls.path("actor"))),
     }, urls.path("actor")))
     for actor in content.actors.values():
-        pages.append(_actor_page(actor, content, index, bodies, urls))
+        pages.append(_actor_page(actor, content, index, bodies, urls, net))
     for card in content.cards.values():
         pages.append(Page(f"cards/{card.slug}/index.html", "card.html", {
             "card": card,
             "claim": bodies[("card", card.slug)].html,
             "embedded_in": [content.explainers[s] for s in index.embedded_in.get(card.slug, [])],
             "actors": [content.actors[a] for a in index.card_actors[card.slug]],
-            "jsonld": _jsonld_card(card, urls),
+            "jsonld": _jsonld_card(card, index.card_actors[card.slug], urls),
         }, urls.path("card", card.slug)))
     pages.append(Page("timeline/index.html", "timeline.html", {
         "cards": [content.cards[s] for s in index.timeline],
         "claims": {s: bodies[("card", s)].html for s in index.timeline},
+        "drawing": draw_cards_timeline([content.cards[s] for s in index.timeline], "Timeline of dated fact cards"),
         "jsonld": _jsonld_collection("Timeline", urls.absolute(urls.path("timeline"))),
     }, urls.path("timeline")))
+    pages.append(Page("search/index.html", "search.html", {
+        "jsonld": _jsonld_collection("Search", urls.absolute(urls.path("search"))),
+    }, urls.path("search"), in_sitemap=False))
     pages.append(Page("404.html", "404.html", {"jsonld": _jsonld_site(site, urls)},
                       urls.base_path + "404.html", in_sitemap=False))
     html_pages = [p for p in pages if p.in_sitemap]
@@ -107,6 +118,10 @@ def _explainer_page(explainer: Explainer, content: Content, index: Index,
     rendered = bodies[("explainer", explainer.slug)]
     actors = [content.actors[a] for a in index.explainer_actors[explainer.slug]]
     url = urls.path("explainer", explainer.slug)
+    # about: the actors it declares or gives a position to; mentions: the others it names
+    central = [ref.slug for ref in explainer.actors] + [p.actor for p in rendered.positions]
+    about = [a.slug for a in actors if a.slug in central]
+    actor_id = lambda slug: {"@id": urls.absolute(urls.path("actor", slug)) + "#actor"}  # noqa: E731
     return Page(f"explainers/{explainer.slug}/index.html", "explainer.html", {
         "explainer": explainer,
         "body": rendered.html,
@@ -122,7 +137,8 @@ def _explainer_page(explainer: Explainer, content: Content, index: Index,
             "datePublished": explainer.published.isoformat(), "dateModified": explainer.modified.isoformat(),
             "author": [{"@type": "Person", "name": n} for n in explainer.authors],
             "mainEntityOfPage": urls.absolute(url), "url": urls.absolute(url),
-            "about": [{"@id": urls.absolute(urls.path("actor", a.slug)) + "#actor"} for a in actors],
+            "about": [actor_id(a) for a in about],
+            "mentions": [actor_id(a.slug) for a in actors if a.slug not in about],
             "publisher": {"@type": "Organization", "name": content.site.title},
             "inLanguage": content.site.language,
         },
@@ -130,8 +146,11 @@ def _explainer_page(explainer: Explainer, content: Content, index: Index,
 
 
 def _actor_page(actor: Actor, content: Content, index: Index,
-                bodies: dict[tuple[str, str], Rendered], urls: Urls) -> Page:
+                bodies: dict[tuple[str, str], Rendered], urls: Urls, net: graph.Network) -> Page:
     url = urls.path("actor", actor.slug)
+    named = set(index.actor_cards.get(actor.slug, []))  # one set, not one per timeline entry
+    dated = [content.cards[c] for c in index.timeline if c in named]
+    ties = sorted(net.edges_of(actor.slug), key=lambda e: (-len(e.relations), -e.weight, net.nodes[e.other(actor.slug)].label))
     mentions: dict[tuple[str, str], list] = {}
     for backlink in index.mentions.get(actor.slug, []):
         if (backlink.kind, backlink.slug) != ("actor", actor.slug):
@@ -153,7 +172,14 @@ def _actor_page(actor: Actor, content: Content, index: Index,
                       if e in content.explainers],
         "mentions": [(kind, item_of[kind][slug], found) for (kind, slug), found in mentions.items()],
         "explainers": [content.explainers[e] for e in index.actor_explainers.get(actor.slug, [])],
-        "cards": [content.cards[c] for c in index.timeline if c in set(index.actor_cards.get(actor.slug, []))],
+        "cards": dated,
+        "drawing": draw_cards_timeline(dated, f"Timeline of fact cards naming {actor.name}"),
+        "ties": [(content.actors[e.other(actor.slug)], e) for e in ties],
+        "neighbourhood": graph.draw_neighbourhood(
+            net, actor.slug, f"{actor.name} and the actors it is tied to",
+            f"{actor.name} in the middle, linked to the actors it has a stated relation with (solid lines) "
+            "or is named together with in fact cards and sentences (dashed lines). Each actor links to its page; "
+            "the list below says how each one is tied."),
         "undated_cards": [content.cards[c] for c in index.actor_cards.get(actor.slug, []) if not content.cards[c].date],
         "jsonld": jsonld,
     }, url)
@@ -168,14 +194,52 @@ def _actors_by_kind(content: Content) -> list[tuple[str, list[Actor]]]:
     return groups
 
 
-def _jsonld_card(card: Card, urls: Urls) -> dict[str, Any]:
+def _jsonld_card(card: Card, actors: list[str], urls: Urls) -> dict[str, Any]:
     data: dict[str, Any] = {"@context": "https://schema.org", "@type": "Claim", "name": card.title,
                             "text": card.claim.text, "url": urls.absolute(urls.path("card", card.slug))}
     if card.date:
         data["dateCreated"] = card.date.iso
-    data["appearance"] = [{"@type": "CreativeWork", "name": s.name, **({"url": s.url} if s.url else {})}
+    if actors:
+        data["about"] = [{"@id": urls.absolute(urls.path("actor", a)) + "#actor"} for a in actors]
+    data["appearance"] = [{"@type": "CreativeWork", "name": s.name, **({"url": s.url} if s.url else {}),
+                           **({"datePublished": s.date.iso} if s.date else {})}
                           for s in card.sources]
     return data
+
+
+def actor_network(content: Content, index: Index, urls: Urls) -> graph.Network:
+    """Actors tied by their relations and by being named together (in a card, or in one sentence)."""
+    nodes = [graph.Node(a.slug, a.name, urls.path("actor", a.slug), a.kind) for a in content.actors.values()]
+    relations = [(actor.slug, r.label, r.actor.slug) for actor in content.actors.values() for r in actor.relations]
+    sentences: dict[tuple[str, str, str], set[str]] = {}
+    for slug in sorted(index.mentions):
+        for backlink in index.mentions[slug]:
+            group = sentences.setdefault((backlink.kind, backlink.slug, backlink.mention.sentence), set())
+            group.add(slug)
+            if backlink.kind == "actor":
+                group.add(backlink.slug)  # a profile ties its actor to those it names
+    groups = [index.card_actors[c] for c in sorted(index.card_actors)] + [sorted(g) for _, g in sorted(sentences.items())]
+    return graph.network(nodes, relations, groups)
+
+
+def draw_cards_timeline(cards: list[Card], title: str) -> str:
+    """Dated cards as a drawn line; dot N links to item N of the page's list (id tl-N)."""
+    moments = [graph.Moment(_first_day(c.date).toordinal(), c.date.year, _human(c.date), c.title, f"#tl-{n}")
+               for n, c in enumerate(cards, start=1)]
+    desc = (f"{len(cards)} dated fact cards, oldest first, as numbered dots on a line; "
+            "a long gap is shortened and marked with a break. Each number matches the list that follows.")
+    return graph.draw_timeline(moments, title, desc)
+
+
+def _first_day(date: PartialDate) -> dt.date:
+    return dt.date(date.year, date.month or 1, date.day or 1)
+
+
+def _human(date: PartialDate) -> str:
+    if not date.month:
+        return str(date.year)
+    day = _first_day(date)
+    return f"{date.day} {day.strftime('%B %Y')}" if date.day else day.strftime("%B %Y")
 
 
 def _jsonld_site(site, urls: Urls) -> dict[str, Any]:

@@ -1,0 +1,336 @@
+"""Pictures drawn at build time as inline SVG, with no script: the actor network,
+one actor's neighbourhood, and timelines of dated cards.
+
+Pure functions: plain data in, an SVG string out. Layouts are deterministic
+(sorted inputs, fixed starting positions, a fixed number of steps, coordinates
+rounded), so the same input always gives the same bytes. Colours come from the
+page's stylesheet through classes, so the pictures follow dark mode.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from html import escape
+from itertools import combinations
+from typing import Iterable
+
+# ------------------------------------------------------------------ the data
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    label: str
+    url: str
+    group: str = ""  # e.g. the actor's kind; becomes a class on the node
+
+
+@dataclass(frozen=True)
+class Edge:
+    a: str
+    b: str  # a < b
+    relations: tuple[str, ...] = ()  # "Kim Jong Un leads North Korea", as sentences
+    together: int = 0  # how many cards and sentences name both
+
+    @property
+    def weight(self) -> int:
+        return 3 * len(self.relations) + self.together
+
+    def other(self, node: str) -> str:
+        return self.b if node == self.a else self.a
+
+
+@dataclass
+class Network:
+    nodes: dict[str, Node]
+    edges: list[Edge] = field(default_factory=list)
+
+    def edges_of(self, node: str) -> list[Edge]:
+        if not hasattr(self, "_adjacent"):
+            self._adjacent: dict[str, list[Edge]] = defaultdict(list)
+            for edge in self.edges:
+                self._adjacent[edge.a].append(edge)
+                self._adjacent[edge.b].append(edge)
+        return self._adjacent.get(node, [])
+
+    def strength(self) -> dict[str, int]:
+        total: dict[str, int] = defaultdict(int)
+        for edge in self.edges:
+            total[edge.a] += edge.weight
+            total[edge.b] += edge.weight
+        return total
+
+
+def network(nodes: Iterable[Node], relations: Iterable[tuple[str, str, str]],
+            groups: Iterable[Iterable[str]]) -> Network:
+    """Nodes joined by relations (subject, label, object) and by co-mentions (each group names its nodes together)."""
+    table = {node.id: node for node in nodes}
+    stated: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for subject, label, obj in relations:
+        if subject != obj and subject in table and obj in table:
+            sentence = f"{table[subject].label} {label} {table[obj].label}"
+            key = tuple(sorted((subject, obj)))
+            if sentence not in stated[key]:
+                stated[key].append(sentence)
+    together: dict[tuple[str, str], int] = defaultdict(int)
+    for group in groups:
+        for a, b in combinations(sorted(set(n for n in group if n in table)), 2):
+            together[(a, b)] += 1
+    edges = [Edge(a, b, tuple(stated.get((a, b), ())), together.get((a, b), 0))
+             for a, b in sorted(set(stated) | set(together))]
+    return Network(table, edges)
+
+
+# ------------------------------------------------------------- the drawings
+
+
+def draw_network(net: Network, title: str, desc: str, limit: int = 40, id_prefix: str = "net") -> str:
+    """The whole network (its `limit` best-connected nodes), laid out by a deterministic force simulation."""
+    strength = net.strength()
+    chosen = sorted((n for n in net.nodes if strength.get(n)), key=lambda n: (-strength[n], net.nodes[n].label, n))[:limit]
+    if not chosen:
+        return ""
+    keep = set(chosen)
+    edges = [e for e in net.edges if e.a in keep and e.b in keep]
+    width, height = 760, 520
+    positions = _force_layout(chosen, edges, width - 240, height - 90)
+    positions = {n: (x + 120, y + 45) for n, (x, y) in positions.items()}
+    radius = {n: 5 + min(9, math.sqrt(strength[n])) for n in chosen}
+    return _svg(width, height, title, desc, id_prefix, "graph-network",
+                _edges_svg(edges, positions)
+                + _nodes_svg([net.nodes[n] for n in chosen], positions, radius, (width / 2, height / 2)))
+
+
+def draw_neighbourhood(net: Network, center: str, title: str, desc: str, limit: int = 12,
+                       id_prefix: str = "hood") -> str:
+    """One node in the middle, its strongest ties around it; '' when it has none."""
+    ties = sorted(net.edges_of(center), key=lambda e: (-len(e.relations), -e.weight, net.nodes[e.other(center)].label))
+    ties = ties[:limit]
+    if not ties:
+        return ""
+    around = [e.other(center) for e in ties]
+    width, height = 600, 440
+    cx, cy = width / 2, height / 2
+    rx, ry = 140, 150
+    positions = {center: (cx, cy)}
+    for i, node in enumerate(around):
+        angle = -math.pi / 2 + 2 * math.pi * i / len(around)
+        positions[node] = (cx + rx * math.cos(angle), cy + ry * math.sin(angle))
+    keep = set(positions)
+    # the centre's ties, and the stated relations among its neighbours (co-mentions there would only clutter)
+    edges = [e for e in net.edges if e.a in keep and e.b in keep and (center in (e.a, e.b) or e.relations)]
+    radius = {n: 7.0 for n in around}
+    radius[center] = 14.0
+    nodes = [net.nodes[n] for n in around]
+    return _svg(width, height, title, desc, id_prefix, "graph-network graph-neighbourhood",
+                _edges_svg(edges, positions, emphasis=center)
+                + _nodes_svg(nodes, positions, radius, (cx, cy))
+                + _center_svg(net.nodes[center], positions[center], radius[center]))
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One dated item on a timeline."""
+
+    day: int  # an ordinal day, for spacing (the first day of a partial date's period)
+    year: int
+    label: str  # e.g. "18 June 2024"
+    title: str
+    href: str
+
+
+def draw_timeline(moments: list[Moment], title: str, desc: str, id_prefix: str = "tl") -> str:
+    """A drawn line of dated items, numbered in order; a long gap is shortened and marked with a break."""
+    if not moments:
+        return ""
+    unit, margin, axis = 30.0, 28.0, 42.0
+    xs, breaks, x = [], [], margin
+    for i, moment in enumerate(moments):
+        if i:
+            days = max(0, moment.day - moments[i - 1].day)
+            step = unit * (1 + min(3.0, math.log2(1 + days / 30)))
+            if days > 400:
+                breaks.append(x + step / 2)
+            x += step
+        xs.append(x)
+    width = max(600.0, x + margin)
+    if x > margin:  # stretch a short timeline to the full width
+        stretch = (width - 2 * margin) / (x - margin)
+        xs = [margin + (p - margin) * stretch for p in xs]
+        breaks = [margin + (b - margin) * stretch for b in breaks]
+    else:
+        xs = [width / 2]
+    height = 92
+    parts = [f'<line class="tl-axis" x1="{_n(margin / 2)}" y1="{_n(axis)}" x2="{_n(width - margin / 2)}" y2="{_n(axis)}"/>']
+    for b in breaks:
+        parts.append(f'<path class="tl-break" d="M{_n(b - 7)} {_n(axis + 8)} l6 -16 M{_n(b - 1)} {_n(axis + 8)} l6 -16"/>')
+    last_year = None
+    for i, (moment, px) in enumerate(zip(moments, xs), start=1):
+        if moment.year != last_year:
+            parts.append(f'<line class="tl-tick" x1="{_n(px)}" y1="{_n(axis + 12)}" x2="{_n(px)}" y2="{_n(axis + 20)}"/>'
+                         f'<text class="tl-year" x="{_n(px)}" y="{_n(axis + 36)}" text-anchor="middle">{moment.year}</text>')
+            last_year = moment.year
+        r = 11 if i < 100 else 13
+        parts.append(f'<a href="{escape(moment.href)}"><title>{escape(moment.label)}: {escape(moment.title)}</title>'
+                     f'<circle class="tl-dot" cx="{_n(px)}" cy="{_n(axis)}" r="{r}"/>'
+                     f'<text class="tl-num" x="{_n(px)}" y="{_n(axis + 4.5)}" text-anchor="middle">{i}</text></a>')
+    return _svg(width, height, title, desc, id_prefix, "graph-timeline", "".join(parts))
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _svg(width: float, height: float, title: str, desc: str, prefix: str, cls: str, body: str) -> str:
+    return (f'<svg class="{cls}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_n(width)} {_n(height)}" '
+            f'width="{_n(width)}" height="{_n(height)}" role="group" '
+            f'aria-labelledby="{prefix}-title" aria-describedby="{prefix}-desc">'
+            f'<title id="{prefix}-title">{escape(title)}</title><desc id="{prefix}-desc">{escape(desc)}</desc>'
+            f'{body}</svg>')
+
+
+def _edges_svg(edges: list[Edge], positions: dict[str, tuple[float, float]], emphasis: str = "") -> str:
+    parts = ['<g class="net-edges" aria-hidden="true">']
+    for edge in sorted(edges, key=lambda e: (e.weight, e.a, e.b)):
+        (x1, y1), (x2, y2) = positions[edge.a], positions[edge.b]
+        kind = "net-relation" if edge.relations else "net-together"
+        if emphasis and emphasis not in (edge.a, edge.b):
+            kind += " net-faint"
+        width = 1 + min(4.0, math.log2(edge.weight)) if edge.weight > 1 else 1
+        parts.append(f'<line class="{kind}" x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" '
+                     f'stroke-width="{_n(width)}"/>')
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _nodes_svg(nodes: list[Node], positions: dict[str, tuple[float, float]], radius: dict[str, float],
+               center: tuple[float, float]) -> str:
+    parts = ['<g class="net-nodes">']
+    for node in sorted(nodes, key=lambda n: n.id):
+        x, y = positions[node.id]
+        r = radius[node.id]
+        dx = x - center[0]
+        anchor = "middle" if abs(dx) < 30 else ("start" if dx > 0 else "end")
+        lines = _wrap(node.label)
+        tx = x + (0 if anchor == "middle" else (r + 5 if anchor == "start" else -r - 5))
+        if anchor == "middle":  # above or below the dot, away from the middle
+            ty = y + r + 16 if y >= center[1] else y - r - 6 - 18 * (len(lines) - 1)
+        else:
+            ty = y + 5 - 9 * (len(lines) - 1)
+        parts.append(f'<a href="{escape(node.url)}" class="net-node net-{escape(node.group)}">'
+                     f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}"/>'
+                     f'{_text(lines, tx, ty, anchor)}</a>')
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _center_svg(node: Node, position: tuple[float, float], r: float) -> str:
+    x, y = position
+    lines = _wrap(node.label)
+    return (f'<g class="net-center net-{escape(node.group)}"><circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}"/>'
+            f'{_text(lines, x, y + r + 18, "middle")}</g>')
+
+
+def _text(lines: list[str], x: float, y: float, anchor: str) -> str:
+    spans = "".join(f'<tspan x="{_n(x)}" dy="{0 if i == 0 else "1.15em"}">{escape(line)}</tspan>'
+                    for i, line in enumerate(lines))
+    return f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="{anchor}">{spans}</text>'
+
+
+def _wrap(label: str, width: int = 16) -> list[str]:
+    """A label on one line, or two at a space near the middle when it is long."""
+    if len(label) <= width or " " not in label:
+        return [label]
+    middle = len(label) / 2
+    cut = min((i for i, ch in enumerate(label) if ch == " "), key=lambda i: (abs(i - middle), i))
+    return [label[:cut], label[cut + 1:]]
+
+
+def _force_layout(order: list[str], edges: list[Edge], width: float, height: float,
+                  steps: int = 160) -> dict[str, tuple[float, float]]:
+    """Fruchterman-Reingold from fixed starting points on a circle; scaled into width x height."""
+    n = len(order)
+    if n == 1:
+        return {order[0]: (width / 2, height / 2)}
+    index = {node: i for i, node in enumerate(order)}
+    xs = [math.cos(2 * math.pi * i / n) * (1 + 0.1 * (i % 3)) for i in range(n)]
+    ys = [math.sin(2 * math.pi * i / n) * (1 + 0.1 * (i % 3)) for i in range(n)]
+    links = [(index[e.a], index[e.b], min(2.5, 1 + math.log2(e.weight) / 2)) for e in edges]
+    k = math.sqrt(4.0 / n)
+    temperature = 0.25
+    for _ in range(steps):
+        dx, dy = [0.0] * n, [0.0] * n
+        for i in range(n):
+            for j in range(i + 1, n):
+                ddx, ddy = xs[i] - xs[j], ys[i] - ys[j]
+                dist2 = ddx * ddx + ddy * ddy or 1e-6
+                force = k * k / dist2
+                dx[i] += ddx * force
+                dy[i] += ddy * force
+                dx[j] -= ddx * force
+                dy[j] -= ddy * force
+        for i, j, weight in links:
+            ddx, ddy = xs[i] - xs[j], ys[i] - ys[j]
+            dist = math.sqrt(ddx * ddx + ddy * ddy) or 1e-6
+            force = dist * weight / k
+            dx[i] -= ddx / dist * force
+            dy[i] -= ddy / dist * force
+            dx[j] += ddx / dist * force
+            dy[j] += ddy / dist * force
+        for i in range(n):
+            # a weak pull to the middle keeps loose nodes on the canvas
+            dx[i] -= xs[i] * 0.3
+            dy[i] -= ys[i] * 0.3
+            length = math.sqrt(dx[i] * dx[i] + dy[i] * dy[i])
+            if length > 0:
+                step = min(length, temperature)
+                xs[i] += dx[i] / length * step
+                ys[i] += dy[i] / length * step
+        temperature = max(0.005, temperature * 0.97)
+    # Outliers would squeeze the rest into the middle: pull distances from the centre in a little.
+    mx, my = sum(xs) / n, sum(ys) / n
+    for i in range(n):
+        dist = math.hypot(xs[i] - mx, ys[i] - my)
+        if dist > 0:
+            scale = dist ** 0.6 / dist
+            xs[i], ys[i] = mx + (xs[i] - mx) * scale, my + (ys[i] - my) * scale
+    low_x, high_x, low_y, high_y = min(xs), max(xs), min(ys), max(ys)
+    span_x, span_y = (high_x - low_x) or 1.0, (high_y - low_y) or 1.0
+    xs = [(x - low_x) / span_x * width for x in xs]
+    ys = [(y - low_y) / span_y * height for y in ys]
+    _spread(xs, ys, width, height)
+    return {node: (xs[i], ys[i]) for node, i in index.items()}
+
+
+def _spread(xs: list[float], ys: list[float], width: float, height: float, gap: float = 46.0) -> None:
+    """Push apart nodes that sit closer than `gap` (labels are wide: horizontal distance counts half)."""
+    n = len(xs)
+    for _ in range(60):
+        moved = False
+        for i in range(n):
+            for j in range(i + 1, n):
+                dx, dy = (xs[i] - xs[j]) / 2.2, ys[i] - ys[j]
+                dist = math.hypot(dx, dy)
+                if dist < gap:
+                    if dist == 0:
+                        dx, dy, dist = 0.0, 1.0, 1.0
+                    push = (gap - dist) / 2 / dist
+                    xs[i] += dx * push * 2.2
+                    ys[i] += dy * push
+                    xs[j] -= dx * push * 2.2
+                    ys[j] -= dy * push
+                    moved = True
+        for i in range(n):
+            xs[i] = min(width, max(0.0, xs[i]))
+            ys[i] = min(height, max(0.0, ys[i]))
+        if not moved:
+            break
+
+
+def _n(value: float) -> str:
+    """A coordinate, rounded so that the bytes do not depend on floating-point noise."""
+    text = f"{value:.1f}"
+    if text.endswith(".0"):
+        text = text[:-2]
+    return "0" if text == "-0" else text
