@@ -10,6 +10,10 @@ The build is a one-way pipeline, one module a step:
     output    bytes -> OUT, swapped in whole            (output.py)
 
 `pipeline.py` strings the steps together; `cli.py` is the command line.
+
+Incremental builds: `cache.py` keeps the last build's record in ROOT/.cache,
+`deps.py` says what each page and body was made from, `render_bodies.py` and
+`render_pages.py` render only what changed (`render_pool.py` on every core).
 """
 
 __version__ = "0.1.0"

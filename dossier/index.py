@@ -6,6 +6,7 @@ Pages read from it; nothing here reads text again.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from itertools import compress
 from dataclasses import dataclass, field
 
 from .markup import Mention, Position, Rendered
@@ -75,25 +76,32 @@ def build_index(content: Content, bodies: dict[tuple[str, str], Rendered]) -> In
 
     index.explainers_by_date = sorted(content.explainers,
                                       key=lambda s: (-content.explainers[s].published.toordinal(), s))
+    rank = {slug: n for n, slug in enumerate(index.explainers_by_date)}  # newest first, then by slug
     for explainer in content.explainers:
-        index.related[explainer] = _related(explainer, index, content)
+        index.related[explainer] = _related(explainer, index, rank)
     index.timeline = sorted((c.slug for c in content.cards.values() if c.date),
                             key=lambda s: (content.cards[s].date, content.cards[s].title, s))
-    rank = {slug: n for n, slug in enumerate(index.explainers_by_date)}
     for explainers in index.actor_explainers.values():
         explainers.sort(key=rank.__getitem__)
     return index
 
 
-def _related(slug: str, index: Index, content: Content, limit: int = 5) -> list[str]:
-    """Other explainers sharing the most actors, then the newest."""
+def _related(slug: str, index: Index, rank: dict[str, int], limit: int = 5) -> list[str]:
+    """Other explainers sharing the most actors, then the newest (then by slug).
+
+    Written for big sites: counting, the cut-off and the ties are done by C loops
+    (Counter.update, sorted, compress), as a popular actor makes thousands of candidates.
+    """
     shared: Counter[str] = Counter()
     for actor in index.explainer_actors[slug]:
-        for other in index.actor_explainers[actor]:
-            if other != slug:
-                shared[other] += 1
-    ranked = sorted(shared, key=lambda o: (-shared[o], -content.explainers[o].published.toordinal(), o))
-    return ranked[:limit]
+        shared.update(index.actor_explainers[actor])
+    shared.pop(slug, None)
+    if len(shared) <= limit:
+        return sorted(shared, key=lambda o: (-shared[o], rank[o]))
+    cut = sorted(shared.values(), reverse=True)[limit - 1]  # the count of the last one taken
+    above = sorted(compress(shared, map(cut.__lt__, shared.values())), key=lambda o: (-shared[o], rank[o]))
+    tied = sorted(compress(shared, map(cut.__eq__, shared.values())), key=rank.__getitem__)
+    return (above + tied)[:limit]
 
 
 def _unique(items) -> list:

@@ -1,18 +1,32 @@
-"""Writing the site: into a temporary folder beside OUT, swapped in whole.
+"""Writing the site: the next site is assembled apart from OUT and swapped in whole.
 
 The only module that touches the output folder. A build that fails or is killed
 leaves the previous site as it was; the next build clears what a killed one left.
+
+Two ways to assemble the next site, chosen by `Writer`:
+- fresh: a temporary folder beside OUT receives every file, new ones written and
+  unchanged ones hard-linked from OUT (copied where links are not possible);
+- mirror: when the build cache keeps a hard-linked twin of OUT on the same disk,
+  only the files that changed are put into the twin, the twin is swapped with OUT,
+  and the old OUT is brought level with the new one. The cost follows the change.
+
+Every file written is recorded as (digest, size, mtime_ns, inode); a file is reused
+only while it still matches its record.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 _RENAME_EXCHANGE = 2
+
+Record = tuple  # (digest, size, mtime_ns, inode)
 
 
 def unsafe_reason(root: Path, out: Path) -> str | None:
@@ -27,6 +41,10 @@ def unsafe_reason(root: Path, out: Path) -> str | None:
     if out.exists() and not out.is_dir():
         return f"--out {out} is a file, not a folder"
     return None
+
+
+def checksum(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def temp_dir_for(out: Path) -> Path:
@@ -55,28 +73,271 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def intact(folder: Path, records: dict[str, Record]) -> set[str]:
+    """The recorded files that are still in `folder` as they were written (same size, mtime, inode)."""
+    found = set()
+    base = str(folder) + os.sep
+    for rel, (_, size, mtime_ns, ino) in records.items():
+        try:
+            st = os.stat(base + rel)
+        except OSError:
+            continue
+        if st.st_ino == ino and st.st_size == size and st.st_mtime_ns == mtime_ns:
+            found.add(rel)
+    return found
+
+
+def folder_times(folder: Path, rels) -> dict[str, tuple[int, int]]:
+    """(mtime, ctime) of the folders holding these files, and of their folders: a file added,
+    removed or renamed by hand anywhere in the site changes one of them."""
+    names = {""}
+    for rel in rels:
+        while "/" in rel:
+            rel = rel.rsplit("/", 1)[0]
+            if rel in names:
+                break
+            names.add(rel)
+    base = str(folder) + os.sep
+    times = {}
+    for name in names:
+        try:
+            st = os.stat(base + name)
+        except OSError:
+            continue
+        times[name] = (st.st_mtime_ns, st.st_ctime_ns)
+    return times
+
+
+def all_intact(folder: Path, records: dict[str, Record], folders: dict[str, tuple[int, int]]) -> bool:
+    """Whether every recorded file is still in `folder` as it was written, and nothing was added."""
+    base = str(folder) + os.sep
+    try:
+        for name, times in folders.items():
+            st = os.stat(base + name)
+            if (st.st_mtime_ns, st.st_ctime_ns) != times:
+                return False
+        for rel, (_, size, mtime_ns, ino) in records.items():
+            st = os.stat(base + rel)
+            if st.st_ino != ino or st.st_size != size or st.st_mtime_ns != mtime_ns:
+                return False
+    except OSError:
+        return False
+    return bool(folders)
+
+
+def mirror_token(mirror: Path) -> str:
+    """The token of a mirror that was left level with OUT, or '' (missing or mid-update)."""
+    try:
+        return (mirror.parent / f"{mirror.name}.ok").read_text()
+    except OSError:
+        return ""
+
+
+class Writer:
+    """Assembles the next site from new files and unchanged old ones, then swaps it in.
+
+    `records` describe the previous site's files; `mirror` is where the hard-linked twin
+    of OUT is kept (None for none) and `token` the mirror token the previous build recorded.
+    """
+
+    def __init__(self, out: Path, records: dict[str, Record], mirror: Path | None = None, token: str = "",
+                 folders: dict[str, tuple[int, int]] | None = None):
+        self.out = out.resolve()
+        self.folders = folders or {}  # folder_times(OUT) as the previous build left it
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        clear_leftovers(self.out)
+        self.records = records
+        self.mirror = mirror if mirror is not None and _same_disk(mirror.parent, self.out.parent) else None
+        level = bool(self.mirror and token and records and mirror_token(self.mirror) == token)
+        self.incremental = level and self.out.is_dir()
+        base = self.mirror if level else self.out  # where the files to reuse are
+        self.base = base
+        self.reusable = intact(base, records) if records and base.is_dir() else set()
+        self.new: dict[str, Record] = {}  # rel -> record, for every file of the next site
+        self.staged: dict[str, Path] = {}  # rel -> where its new bytes wait
+        self.written: set[str] = set()
+        if self.mirror is not None:
+            _clear_incoming(self.mirror.parent)
+        self.stage = self.mirror.parent / f"incoming-{os.getpid()}" if self.incremental else temp_dir_for(self.out)
+        shutil.rmtree(self.stage, ignore_errors=True)
+        self.stage.mkdir(parents=True)
+        self._folders: set[Path] = {self.stage}
+        self.token = uuid.uuid4().hex
+
+    def can_keep(self, rel: str, digest: bytes | None = None) -> bool:
+        """Whether the previous file at rel is intact (and, given a digest, has these bytes)."""
+        return rel in self.reusable and (digest is None or self.records[rel][0] == digest)
+
+    def keep(self, rel: str) -> None:
+        """The next site has the previous file at rel, unchanged."""
+        self.new[rel] = self.records[rel]
+        if not self.incremental:
+            target = self._target(rel)
+            if not _link(self.base / rel, target):
+                self.new[rel] = _record(self.records[rel][0], target)
+
+    def put(self, rel: str, data: bytes | Path, digest: bytes | None = None) -> None:
+        """The next site has these bytes (or a copy of this file) at rel; kept if they did not change."""
+        if isinstance(data, bytes):
+            digest = checksum(data)
+        if digest is not None and self.can_keep(rel, digest):
+            return self.keep(rel)
+        target = self._target(rel)
+        if isinstance(data, Path):
+            shutil.copyfile(data, target)
+            digest = digest or checksum(target.read_bytes())
+        else:
+            with open(target, "wb") as handle:
+                handle.write(data)
+        self.new[rel] = _record(digest, target)
+        self.staged[rel] = target
+        self.written.add(rel)
+
+    def read(self, rel: str) -> bytes:
+        """The bytes the next site will have at rel."""
+        return (self.staged.get(rel) or self.base / rel).read_bytes()
+
+    def _target(self, rel: str) -> Path:
+        if self.incremental:  # waiting files have plain numbered names until the commit
+            return self.stage / str(len(self.staged))
+        target = self.stage / rel
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        return target
+
+    def commit(self) -> dict[str, Record]:
+        """Swap the next site in for OUT; returns its files' records (and sets self.folders)."""
+        try:
+            if self.incremental:
+                self._commit_to_mirror()
+            else:
+                swap_in(self.stage, self.out)  # the stage holds the previous site now, if any
+                shutil.rmtree(self.stage, ignore_errors=True)
+                if self.mirror is not None:
+                    self._make_mirror()
+        finally:
+            shutil.rmtree(self.stage, ignore_errors=True)
+        self.folders = folder_times(self.out, self.new)
+        return self.new
+
+    @property
+    def changed(self) -> set[str]:
+        """The files of the next site that are new or different, and those it no longer has."""
+        return set(self.written) | (set(self.records) - set(self.new))
+
+    def abort(self) -> None:
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+    def _commit_to_mirror(self) -> None:
+        """Change the mirror into the next site, swap it with OUT, then level the old OUT with it."""
+        mirror, out = self.mirror, self.out
+        gone = sorted(set(self.records) - set(self.new))
+        _forget_token(mirror)
+        for rel, waiting in sorted(self.staged.items()):
+            _move(waiting, mirror / rel)
+        _remove(mirror, gone)
+        untouched = folder_times(out, self.records) == self.folders  # else files were added to OUT by hand
+        swap_in(mirror, out)
+        if not untouched:  # the old OUT is no twin of the new one: make a new twin
+            return self._make_mirror()
+        for rel in sorted(self.staged):
+            temp = mirror / f".{self.token}"
+            if not _link(out / rel, temp):
+                return  # no token: the next build makes a new mirror
+            _move(temp, mirror / rel)
+        _remove(mirror, gone)
+        _set_token(mirror, self.token)
+
+    def _make_mirror(self) -> None:
+        mirror = self.mirror
+        _forget_token(mirror)
+        shutil.rmtree(mirror, ignore_errors=True)
+        mirror.mkdir(parents=True)
+        folders = {mirror}
+        for rel in sorted(self.new):
+            target = mirror / rel
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(target.parent)
+            if not _link(self.out / rel, target):
+                return
+        _set_token(mirror, self.token)
+
+
+def _record(digest: bytes, path: Path) -> Record:
+    st = os.stat(path)
+    return (digest, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _link(source: Path, target: Path) -> bool:
+    """Hard-link source at target; where that is not possible copy it and return False."""
+    try:
+        os.link(source, target)
+        return True
+    except OSError:
+        shutil.copy2(source, target)
+        return False
+
+
+def _clear_incoming(folder: Path) -> None:
+    """Remove the files killed builds left waiting beside the mirror."""
+    for entry in folder.glob("incoming-*"):
+        pid = entry.name.rsplit("-", 1)[-1]
+        if not (pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _same_disk(a: Path, b: Path) -> bool:
+    try:
+        a.mkdir(parents=True, exist_ok=True)
+        return os.stat(a).st_dev == os.stat(b if b.exists() else b.parent).st_dev
+    except OSError:
+        return False
+
+
+def _move(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+
+
+def _remove(folder: Path, rels: list[str]) -> None:
+    """Delete files, then the folders they leave empty."""
+    for rel in rels:
+        try:
+            os.unlink(folder / rel)
+        except FileNotFoundError:
+            pass
+        parent = (folder / rel).parent
+        while parent != folder:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+
+def _forget_token(mirror: Path) -> None:
+    try:
+        os.unlink(mirror.parent / f"{mirror.name}.ok")
+    except FileNotFoundError:
+        pass
+
+
+def _set_token(mirror: Path, token: str) -> None:
+    (mirror.parent / f"{mirror.name}.ok").write_text(token)
+
+
 def write_site(out: Path, files: dict[str, bytes | Path]) -> None:
     """Write every file (bytes, or a Path to copy) into a fresh folder and swap it in for OUT."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    clear_leftovers(out)
-    temp = temp_dir_for(out)
-    temp.mkdir()
+    writer = Writer(out, {})
     try:
-        made: set[Path] = {temp}
         for rel in sorted(files):
-            target = temp / rel
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            data = files[rel]
-            if isinstance(data, Path):
-                shutil.copyfile(data, target)
-            else:
-                target.write_bytes(data)
-        swap_in(temp, out)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
+            writer.put(rel, files[rel])
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def swap_in(new: Path, out: Path) -> None:

@@ -1,0 +1,352 @@
+"""The build cache in ROOT/.cache/: what the last successful build was made from and made.
+
+One folder per output folder (`.cache/dossier/<id>/`) holds
+- `core.pickle`: the epoch, a checksum of every input file, the output files' records;
+- sharded stores of the files read into model objects (`items`), the Markdown bodies
+  rendered (`bodies`), each page's dependencies (`pages`) and the attributes read (`fields`);
+- `mirror/`, a hard-linked twin of the output folder that output.py updates and swaps in.
+
+The epoch is a checksum of the generator's code, the layouts, the assets, site.yml and the
+build options: when it differs, nothing recorded is used. Input checksums are content
+hashes; a file's stat (size, mtime, ctime, inode) only saves re-reading it, and only when it
+was last changed well before it was hashed (git's rule against racy timestamps).
+Deleting the folder only costs time; a damaged one is ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import importlib.util
+import os
+import pickle
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from stat import S_ISREG
+from typing import TYPE_CHECKING, Any, Callable
+
+try:
+    import fcntl
+except ImportError:  # Windows: two builds into one folder are then not kept apart
+    fcntl = None  # type: ignore[assignment]
+
+from .problems import Problem, Problems
+
+if TYPE_CHECKING:  # the no-change path imports none of the rendering machinery
+    from .deps import Fields, Reads
+    from .model import Content
+
+FORMAT = 1  # bump when what is stored changes
+SHARDS = 32
+RACY_NS = 2_000_000_000  # a file changed this close to its hashing is hashed again next time
+CODE = Path(__file__).resolve().parent
+THEMES = (CODE.parent,)  # where render.theme_dirs may find layouts/ and assets/ besides ROOT (checked)
+
+
+@dataclass
+class PageRecord:
+    shape: bytes | None  # digest of the page's plan (context, template, url)
+    reads: Reads  # model attributes its layouts read
+    digest: bytes  # of the bytes it rendered to
+
+
+@dataclass
+class Core:
+    """The small part of the record, enough to tell that nothing changed."""
+
+    epoch: bytes = b""
+    inputs: dict[str, bytes] = field(default_factory=dict)  # "content/x.md" -> checksum
+    stats: dict[str, tuple] = field(default_factory=dict)  # absolute path -> (stat key, checksum)
+    today: dt.date | None = None
+    warnings: list[Problem] = field(default_factory=list)
+    outputs: dict[str, tuple] = field(default_factory=dict)  # rel -> (digest, size, mtime_ns, ino)
+    pages: int = 0
+    names: dict[str, str] = field(default_factory=dict)  # actor names and aliases -> slug
+    search: bytes | None = None  # checksum of the pages the search index was made from
+    mirror: str = ""  # token of the mirror that matches `outputs`
+    folders: dict[str, tuple] = field(default_factory=dict)  # output folders' (mtime, ctime)
+
+
+class Store:
+    """A dict kept in SHARDS pickle files; only the shards that changed are written back."""
+
+    def __init__(self, folder: Path, name: str):
+        self.folder, self.name = folder, name
+        self.data: dict[bytes, Any] = {}
+        self._dirty: set[int] = set()
+
+    def load(self) -> "Store":
+        for n in range(SHARDS):
+            shard = _read(self.folder / f"{self.name}-{n:02d}.pickle")
+            if isinstance(shard, dict):
+                self.data.update(shard)
+        return self
+
+    def get(self, key: Any) -> Any:
+        return self.data.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        self.data[key] = value
+        self._dirty.add(_shard(key))
+
+    def keep_only(self, keys: set) -> None:
+        for key in [k for k in self.data if k not in keys]:
+            del self.data[key]
+            self._dirty.add(_shard(key))
+
+    def replace(self, data: dict) -> None:
+        """Hold `data` instead; the shards with a different value are written back."""
+        old = self.data
+        for k in old.keys() | data.keys():
+            if old.get(k) != data.get(k):
+                self._dirty.add(_shard(k))
+        self.data = data
+
+    def save(self, everything: bool = False) -> None:
+        shards: list[dict[Any, Any]] = [{} for _ in range(SHARDS)]
+        for key, value in self.data.items():
+            shards[_shard(key)][key] = value
+        for n in range(SHARDS) if everything else sorted(self._dirty):
+            _write(self.folder / f"{self.name}-{n:02d}.pickle", shards[n])
+        self._dirty.clear()
+
+
+def _shard(k: Any) -> int:
+    return (k[0] if isinstance(k, bytes) else zlib.crc32(repr(k).encode())) % SHARDS
+
+
+def key(*parts: Any) -> bytes:
+    """A store key: a checksum of strings."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(str(part).encode("utf-8", "surrogatepass") + b"\0")
+    return h.digest()
+
+
+class BuildCache:
+    """The records of the last successful build into one output folder, and this build's."""
+
+    def __init__(self, root: Path, out: Path):
+        self.root, self.out = root, out
+        self.folder = root / ".cache" / "dossier" / hashlib.sha256(str(out).encode()).hexdigest()[:16]
+        self.core = Core()
+        self.fresh = True  # nothing usable was recorded
+        self._lock: int | None = None
+        self.items = Store(self.folder, "items")
+        self.bodies = Store(self.folder, "bodies")
+        self.pages = Store(self.folder, "pages")
+        self.fields = Store(self.folder, "fields")
+        self.hashes: dict[str, bytes] = {}  # this build's checksum of each content file read
+        self._used_items: set[bytes] = set()
+        self._remembered: dict[str, dict] | None = None
+
+    def open(self) -> "BuildCache":
+        """Take the lock (a second build into the same folder waits) and read the core record."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        ignore = self.root / ".cache" / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# build cache of dossier: safe to delete\n*\n")
+        self._lock = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+        remembered = _REMEMBERED.get(self.folder)
+        if remembered and remembered[0] == _signature(self.folder / "core.pickle"):
+            self.core, self._remembered = dataclasses.replace(remembered[1]), remembered[2]
+            return self
+        core = _read(self.folder / "core.pickle")
+        if isinstance(core, Core):
+            self.core = core
+        return self
+
+    def close(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def scan(self, options) -> tuple[bytes, dict[str, bytes]]:
+        """This build's epoch and the checksum of every content file."""
+        stats: dict[str, tuple] = {}
+        theme = {}
+        for kind in ("layouts", "assets"):
+            for n, folder in enumerate(theme_candidates(options.root, kind)):
+                if folder.is_dir():
+                    theme.update(self._checksums(folder, f"{kind}{n}/", stats))
+        code = self._checksums(CODE, "code/", stats, suffix=".py")
+        inputs = self._checksums(options.root / "content", "content/", stats)
+        self.core.stats = stats
+        epoch = key(FORMAT, sys.version, _versions(), options.base_url, options.drafts, self.out,
+                    sorted(code.items()), sorted(theme.items()), inputs.get("content/site.yml"))
+        return bytes(epoch), inputs
+
+    def _checksums(self, folder: Path, label: str, stats: dict, suffix: str = "") -> dict[str, bytes]:
+        """label/relative path -> checksum of every file under folder (links to folders: where they lead)."""
+        found: dict[str, bytes] = {}
+        old = self.core.stats
+        settled = time.time_ns() - RACY_NS
+        pending = [(str(folder), label)]
+        while pending:
+            where, prefix = pending.pop()
+            try:
+                entries = list(os.scandir(where))
+            except OSError:
+                found[prefix] = b"unreadable"
+                continue
+            for entry in entries:
+                name = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, name + "/"))
+                elif entry.is_symlink() and os.path.isdir(entry.path):  # not followed; where it leads counts
+                    found[name + "/"] = os.readlink(entry.path).encode()
+                elif not suffix or entry.name.endswith(suffix):
+                    found[name] = self._checksum(entry, old, stats, settled)
+        return found
+
+    @staticmethod
+    def _checksum(entry: os.DirEntry, old: dict, stats: dict, settled: int) -> bytes:
+        """A file's checksum: read from it, or, if its stat is what it was well after it was read, recalled."""
+        try:
+            st = entry.stat()
+            if not S_ISREG(st.st_mode):  # a pipe or a device is never opened: it could block or never end
+                return b"not a regular file"
+            stat_key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+            before = old.get(entry.path)
+            if before and before[0] == stat_key and before[2]:
+                checksum = before[1]
+            else:
+                with open(entry.path, "rb") as handle:
+                    checksum = hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).digest()
+            stats[entry.path] = (stat_key, checksum, st.st_mtime_ns < settled and st.st_ctime_ns < settled)
+        except OSError:
+            return b"unreadable"
+        if entry.is_symlink():  # where it leads matters too (the loader refuses links out of the root)
+            return checksum + os.readlink(entry.path).encode()
+        return checksum
+
+    def start(self, epoch: bytes) -> None:
+        """Keep what was recorded only if it was made by this code, layouts and options."""
+        self.fresh = self.core.epoch != epoch
+        if self.fresh:
+            self.core = Core(stats=self.core.stats)
+        self.core.epoch = epoch
+
+    def unchanged(self, inputs: dict[str, bytes], today: dt.date) -> bool:
+        """Whether the last build was made from exactly these inputs, today."""
+        return not self.fresh and self.core.inputs == inputs and self.core.today == today and bool(self.core.outputs)
+
+    def load_records(self) -> None:
+        """Read the stores; the no-change path never needs them."""
+        if self.fresh:
+            return
+        for store in (self.items, self.bodies, self.pages, self.fields):
+            if self._remembered:  # this process saved them: a copy, so a failed build leaves them be
+                store.data = dict(self._remembered[store.name])
+            else:
+                store.load()
+
+    @property
+    def mirror(self) -> Path:
+        return self.folder / "mirror"
+
+    def checksum_of(self, path: Path) -> bytes | None:
+        """The checksum the scan took of a theme or content file."""
+        seen = self.core.stats.get(str(path))
+        return seen[1] if seen else None
+
+    def check_theme(self, theme_dirs: Callable[[Path, str], list[Path]]) -> None:
+        """Forget everything recorded if the layouts come from a folder the scan did not look in."""
+        scanned = {folder.resolve() for kind in ("layouts", "assets") for folder in theme_candidates(self.root, kind)}
+        used = {folder.resolve() for kind in ("layouts", "assets") for folder in theme_dirs(self.root, kind)}
+        if not used <= scanned:
+            self.fresh = True
+            self.core = Core(epoch=b"theme outside THEMES", stats=self.core.stats)
+            for store in (self.items, self.bodies, self.pages, self.fields):
+                store.data = {}
+
+    def fields_of(self, content: Content) -> Fields:
+        """The attribute record of the last build, against this build's model objects."""
+        from .deps import Fields
+
+        fields = Fields(self.fields.data)
+        for items in (content.explainers, content.actors, content.cards):
+            for item in items.values():
+                fields.add(item, self.hashes.get(item.path, b""))
+        return fields
+
+    def memo(self) -> Callable[..., Any]:
+        """For load(): a file read into a model object last time is not read again."""
+        used = self._used_items
+
+        def read(reader, slug: str, rel: str, text: str, problems: Problems):
+            checksum = key(text)
+            self.hashes[rel] = checksum
+            item_key = key(reader.__name__, slug, rel, checksum.hex())
+            used.add(item_key)
+            item = self.items.get(item_key)
+            if item is None:
+                before = len(problems.items)
+                item = reader(slug, rel, text, problems)
+                if item is not None and len(problems.items) == before:
+                    self.items.put(item_key, item)
+            return item
+
+        return read
+
+    def save(self, core: Core, bodies_used: set[bytes], pages: dict[str, PageRecord], fields: dict) -> None:
+        """Record this build: written only after its site was swapped in."""
+        self.items.keep_only(self._used_items)
+        self.bodies.keep_only(bodies_used)
+        self.pages.replace(pages)
+        self.fields.replace(fields)
+        everything = self.fresh
+        stores = (self.items, self.bodies, self.pages, self.fields)
+        for store in stores:
+            store.save(everything)
+        _write(self.folder / "core.pickle", core)
+        _REMEMBERED[self.folder] = (_signature(self.folder / "core.pickle"), core,
+                                    {store.name: store.data for store in stores})
+
+
+# What this process last saved in each cache folder, with the stat of its core.pickle: a
+# long-running process (serve) then skips reading its own records back from disk.
+_REMEMBERED: dict[Path, tuple[tuple | None, Core, dict[str, dict]]] = {}
+
+
+def _signature(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def theme_candidates(root: Path, kind: str) -> list[Path]:
+    return [root / kind] + [folder / kind for folder in THEMES]
+
+
+def _versions() -> list[str]:
+    """The packages installed beside Jinja2 (their dist-info names carry the versions), found without importing them."""
+    spec = importlib.util.find_spec("jinja2")
+    site = Path(spec.origin).parent.parent if spec and spec.origin else None
+    try:
+        return sorted(name for name in os.listdir(site) if name.endswith(".dist-info")) if site else []
+    except OSError:
+        return []
+
+
+def _read(path: Path) -> Any:
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # missing, damaged or from another version: as if there were none
+        return None
+
+
+def _write(path: Path, value: Any) -> None:
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    with open(temp, "wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temp, path)

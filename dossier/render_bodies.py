@@ -1,0 +1,127 @@
+"""Markdown bodies to HTML plus facts, each reused while what it was made from is unchanged.
+
+Cards come first, since explainers embed them. A body's rendering depends on its text,
+on the link table entries of the slugs it references or names, on the names and
+aliases that occur in it, and on the cards it embeds (their claim and the attributes
+the card partial read). The cache keeps, with each rendered body, exactly those;
+a body whose inputs all match is not parsed again. Bodies with problems are never
+kept, so their problems are reported again by every build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import render, render_pool
+from .cache import Store, key
+from .deps import Fields, Reads, Recorder
+from .markup import REF, MarkdownRenderer, Rendered
+from .model import Body, Content
+from .output import checksum
+from .pages import Urls, names, targets
+from .problems import Problem, Problems
+
+OPTIONS = {"card": {"allow_embeds": False, "inline": True}, "explainer": {"autolink": True}, "actor": {}}
+
+
+@dataclass
+class BodyEntry:
+    rendered: Rendered
+    targets: dict[str, tuple | None]  # every slug it references or names -> its link-table entry (url, label, kind)
+    embeds: dict[str, bytes]  # card slug -> digest of the claim HTML it embedded
+    reads: Reads  # what the card partial read of the embedded cards
+
+
+class BodyRenderer:
+    """Renders the bodies of one build, reusing the cache's entries that are still valid."""
+
+    def __init__(self, content: Content, env, recorder: Recorder, urls: Urls, root: Path,
+                 store: Store, fields: Fields, old_names: dict[str, str]):
+        self.content, self.env, self.recorder, self.root = content, env, recorder, root
+        self.store, self.fields = store, fields
+        self.targets = targets(content, urls)
+        self._entries = {slug: (t.url, t.label, t.kind) for slug, t in self.targets.items()}
+        table = names(content)
+        self.names = table
+        self.renamed = sorted(n for n in old_names.keys() | table.keys() if old_names.get(n) != table.get(n))
+        self.markdown = MarkdownRenderer(self.targets, table, self._embed)
+        self.bodies: dict[tuple[str, str], Rendered] = {}
+        self.used: set[bytes] = set()
+        self.rendered = 0
+        self._claims: dict[str, bytes] = {}
+        self._task: tuple[Problems, dict[str, bytes]] | None = None
+
+    def render_all(self, problems: Problems) -> dict[tuple[str, str], Rendered]:
+        """Every body: the cards' claims first, then explainers and actors."""
+        c = self.content
+        self._stage([("card", s, card.claim) for s, card in c.cards.items()], problems)
+        self._stage([("explainer", s, e.body) for s, e in c.explainers.items()]
+                    + [("actor", s, a.body) for s, a in c.actors.items()], problems)
+        return {k: self.bodies[k] for k in sorted(self.bodies, key=_order)}
+
+    def _stage(self, items: list[tuple[str, str, Body]], problems: Problems) -> None:
+        todo = []
+        for kind, slug, body in items:
+            entry_key = key(kind, body.text)
+            entry = self.store.get(entry_key)
+            if entry is not None and self._valid(entry, body.text):
+                self.bodies[(kind, slug)] = entry.rendered
+                self.used.add(entry_key)
+            else:
+                todo.append((kind, slug, body, entry_key))
+        results = render_pool.run(self._render, todo, cost=lambda task: 2_000 + len(task[2].text))
+        self.rendered += len(todo)
+        for (kind, slug, body, entry_key), (entry, found) in zip(todo, results):
+            problems.extend(found)
+            self.bodies[(kind, slug)] = entry.rendered
+            if not found:
+                self.store.put(entry_key, entry)
+                self.used.add(entry_key)
+
+    def _valid(self, entry: BodyEntry, text: str) -> bool:
+        """Whether a cached body would render the same today."""
+        entries = self._entries
+        for slug, target in entry.targets.items():
+            if entries.get(slug) != target:
+                return False
+        for slug, claim in entry.embeds.items():
+            if self._claim(slug) != claim:
+                return False
+        if entry.reads and self.fields.changed(entry.reads):
+            return False
+        return not any(name in text for name in self.renamed)
+
+    def _claim(self, slug: str) -> bytes | None:
+        if slug not in self._claims:
+            rendered = self.bodies.get(("card", slug))
+            self._claims[slug] = checksum(rendered.html.encode()) if rendered else None
+        return self._claims[slug]
+
+    def _render(self, tasks: list) -> list[tuple[BodyEntry, list[Problem]]]:
+        """Render bodies (in this process or a worker); each with its dependencies and problems."""
+        results = []
+        for kind, slug, body, _ in tasks:
+            found, embeds = Problems(), {}
+            self._task = (found, embeds)
+            self.recorder.start()
+            try:
+                rendered = self.markdown.render(body, found, **OPTIONS[kind])
+            finally:
+                reads = self.recorder.stop()
+                self._task = None
+            used = {m.group(1).strip() for m in REF.finditer(body.text)} | {m.actor for m in rendered.mentions}
+            entry = BodyEntry(rendered, {s: self._entries.get(s) for s in sorted(used)}, embeds, reads)
+            results.append((entry, found.items))
+        return results
+
+    def _embed(self, slug: str) -> str:
+        problems, embeds = self._task
+        claim = self.bodies[("card", slug)].html
+        embeds[slug] = checksum(claim.encode())
+        return render.render_partial(self.env, "partials/card.html", problems, self.root,
+                                     card=self.content.cards[slug], claim=claim, heading_level=3)
+
+
+def _order(body_key: tuple[str, str]) -> tuple[int, str]:
+    return ({"card": 0, "explainer": 1, "actor": 2}[body_key[0]], body_key[1])

@@ -1,0 +1,66 @@
+"""Pages to bytes through the layouts, only those whose recorded inputs changed.
+
+A page's record (cache.PageRecord) holds the digest of its plan (deps.digest of its
+context, layout, URL) and the model attributes its layouts read. A page is rendered
+again when it has no record, its plan digest differs, an attribute it read changed,
+or its previous output file is no longer intact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from . import render, render_pool
+from .cache import PageRecord, Store
+from .deps import Fields, Recorder, digest
+from .pages import Page
+from .problems import Problem, Problems
+
+
+def shapes(pages: list[Page]) -> list[bytes | None]:
+    """The digest of each page's plan: everything it shows but what its layouts read from models."""
+    def job(chunk: list[Page]) -> list[bytes | None]:
+        return [digest((p.output, p.template, p.url, p.in_sitemap, p.context)) for p in chunk]
+    return render_pool.run(job, pages, cost=lambda page: 200)
+
+
+def stale(pages: list[Page], page_shapes: list[bytes | None], records: Store, fields: Fields,
+          intact=lambda rel, digest: True) -> list[int]:
+    """The numbers of the pages that must be rendered again."""
+    todo = []
+    for n, (page, shape) in enumerate(zip(pages, page_shapes)):
+        record: PageRecord | None = records.get(page.output)
+        if (record is None or shape is None or record.shape != shape or fields.changed(record.reads)
+                or not intact(page.output, record.digest)):
+            todo.append(n)
+    return todo
+
+
+class PageRenderer:
+    def __init__(self, env, recorder: Recorder, root: Path):
+        self.env, self.recorder, self.root = env, recorder, root
+        self.pages: list[Page] = []
+
+    def render(self, pages: list[Page], numbers: list[int], problems: Problems) -> Iterator[tuple]:
+        """(page number, bytes or None after a layout error, what its layouts read), in page order.
+
+        Yielded as they are made, so that they can be written without holding a whole site.
+        """
+        self.pages = pages
+        results = render_pool.stream(self._render, numbers, cost=lambda n: 3_000)
+        for n, (data, reads, found) in zip(numbers, results):
+            problems.extend(found)
+            yield n, data, reads
+
+    def _render(self, numbers: list[int]) -> list[tuple[bytes | None, dict, list[Problem]]]:
+        results = []
+        for n in numbers:
+            found = Problems()
+            self.recorder.start()
+            try:
+                data = render.render_page(self.env, self.pages[n], found, self.root)
+            finally:
+                reads = self.recorder.stop()
+            results.append((data, reads, found.items))
+        return results

@@ -1,0 +1,454 @@
+"""Incremental builds through the real command: what is rendered again, and that it equals a clean build.
+
+Every incremental build here is compared, file by file, with a clean build of the same
+sources into another folder. Pagefind's own output is not reproducible run to run, so
+these tests give the build a stand-in Pagefind (PAGEFIND_BINARY_PATH) whose bundle is a
+pure function of the pages it indexes: the search step is checked like every other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, run, tree_digest
+
+SUMMARY = re.compile(r"built (\d+) pages \((\d+) rendered, (\d+) unchanged\)")
+PAGES = (".html", ".xml", ".txt")
+
+STUB_PAGEFIND = f"""#!{sys.executable}
+import hashlib, json, pathlib, sys
+args = sys.argv[1:]
+site = pathlib.Path(args[args.index("--site") + 1])
+out = pathlib.Path(args[args.index("--output-path") + 1])
+pages = {{p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+         for p in sorted(site.rglob("*.html"))}}
+out.mkdir(parents=True, exist_ok=True)
+(out / "pagefind-entry.json").write_text(json.dumps(pages, sort_keys=True))
+"""
+
+
+@pytest.fixture(autouse=True)
+def stub_pagefind(tmp_path_factory, monkeypatch):
+    stub = tmp_path_factory.getbasetemp() / "pagefind-stub"
+    if not stub.exists():
+        stub.write_text(STUB_PAGEFIND)
+        stub.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(stub))
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """The example site, copied, with a copy of the theme (so the test sees only its own changes)."""
+    root = tmp_path / "root"
+    for folder in ("content", "layouts", "assets"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root
+
+
+def build(root: Path, *args: str) -> tuple[int, int]:
+    """Build through the real command; (pages rendered, pages unchanged)."""
+    done = run("--root", root, *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = SUMMARY.search(done.stdout)
+    assert found, done.stdout
+    assert int(found[2]) + int(found[3]) == int(found[1])
+    return int(found[2]), int(found[3])
+
+
+def clean_build(root: Path, where: Path) -> dict[str, str]:
+    """A build of the same sources with no cache and no previous site."""
+    shutil.rmtree(where, ignore_errors=True)
+    for folder in ("content", "layouts", "assets"):
+        if (root / folder).is_dir():
+            shutil.copytree(root / folder, where / folder)
+    build(where)
+    return tree_digest(where / "site")
+
+
+def assert_same_as_clean(root: Path, tmp_path: Path) -> dict[str, str]:
+    built = tree_digest(root / "site")
+    clean = clean_build(root, tmp_path / "clean")
+    differ = sorted(rel for rel in built.keys() | clean.keys() if built.get(rel) != clean.get(rel))
+    assert not differ, f"incremental build differs from a clean one in {differ[:10]}"
+    return built
+
+
+def changed_pages(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {rel for rel in before.keys() | after.keys()
+            if rel.endswith(PAGES) and before.get(rel) != after.get(rel)}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_second_build_renders_nothing(site, tmp_path):
+    rendered, unchanged = build(site)
+    assert rendered > 30 and unchanged == 0
+    before = tree_digest(site / "site")
+    assert build(site) == (0, rendered)
+    assert tree_digest(site / "site") == before
+    os.utime(site / "content" / "cards" / "iran-drones.yml")  # a new mtime alone changes nothing
+    assert build(site) == (0, rendered)
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_card_claim_edit_renders_only_the_pages_that_show_it(site, tmp_path):
+    build(site)
+    before = tree_digest(site / "site")
+    edit(site / "content" / "cards" / "putin-xi-beijing-meeting.yml", "heavy with symbols", "full of symbols")
+    rendered, _ = build(site)
+    after = assert_same_as_clean(site, tmp_path)
+    changed = changed_pages(before, after)
+    # its own page, the explainers that embed it, the timeline (it is dated), the actors it mentions
+    assert "cards/putin-xi-beijing-meeting/index.html" in changed
+    assert "explainers/putin-visits-pyongyang/index.html" in changed
+    assert "explainers/russia-courts-sanctioned-partners/index.html" in changed
+    assert "timeline/index.html" in changed
+    assert "actors/xi-jinping/index.html" in changed
+    assert "index.html" not in changed
+    assert rendered == len(changed)
+
+
+def test_explainer_paragraph_edit(site, tmp_path):
+    build(site)
+    before = tree_digest(site / "site")
+    edit(site / "content" / "explainers" / "russia-courts-sanctioned-partners.md",
+         "His presence there was no accident.", "His presence there was no accident at all.")
+    rendered, _ = build(site)
+    after = assert_same_as_clean(site, tmp_path)
+    changed = changed_pages(before, after)
+    assert "explainers/russia-courts-sanctioned-partners/index.html" in changed
+    assert rendered == len(changed)
+
+
+def test_alias_edit_renders_exactly_the_pages_whose_links_change(site, tmp_path):
+    build(site)
+    us = site / "content" / "actors" / "united-states.md"
+    original = us.read_text(encoding="utf-8")
+    before = tree_digest(site / "site")
+    # "the West" becomes an alias of the United States: an explainer that says it now links it
+    edit(us, "  - Washington\n", "  - Washington\n  - the West\n")
+    rendered, _ = build(site)
+    after = assert_same_as_clean(site, tmp_path)
+    changed = changed_pages(before, after)
+    assert {"explainers/russia-courts-sanctioned-partners/index.html", "actors/united-states/index.html"} <= changed
+    assert rendered == len(changed)
+    us.write_text(original, encoding="utf-8")
+    rendered, _ = build(site)
+    assert tree_digest(site / "site") == before
+    assert rendered == len(changed)
+    # an alias that occurs nowhere changes the actor's own page only
+    edit(us, "  - Washington\n", "  - Washington\n  - Uncle Sam\n")
+    rendered, _ = build(site)
+    assert changed_pages(before, assert_same_as_clean(site, tmp_path)) == {"actors/united-states/index.html"}
+    assert rendered == 1
+
+
+def test_deleting_the_cache_only_costs_time(site, tmp_path):
+    total, _ = build(site)
+    before = tree_digest(site / "site")
+    shutil.rmtree(site / ".cache")
+    assert build(site) == (total, 0)
+    assert tree_digest(site / "site") == before
+    assert build(site) == (0, total)
+
+
+def test_a_layout_change_renders_everything_again(site, tmp_path):
+    total, _ = build(site)
+    edit(site / "layouts" / "base.html", "</footer>", "<p>Edited layout</p></footer>")
+    assert build(site) == (total, 0)
+    assert "Edited layout" in (site / "site" / "index.html").read_text(encoding="utf-8")
+    assert_same_as_clean(site, tmp_path)
+    assert build(site) == (0, total)
+
+
+def test_a_damaged_or_deleted_site_is_repaired(site, tmp_path):
+    total, _ = build(site)
+    page = site / "site" / "actors" / "iran" / "index.html"
+    page.write_text("damaged", encoding="utf-8")
+    rendered, _ = build(site)
+    assert rendered <= 1
+    assert_same_as_clean(site, tmp_path)
+    shutil.rmtree(site / "site")
+    assert build(site) == (0, total)
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_files_added_to_the_site_by_hand_are_removed_for_good(site, tmp_path):
+    total, _ = build(site)
+    (site / "site" / "CNAME").write_text("example.org", encoding="utf-8")
+    (site / "site" / "actors" / "iran" / "notes.txt").write_text("mine", encoding="utf-8")
+    assert build(site) == (0, total)
+    assert_same_as_clean(site, tmp_path)
+    edit(site / "content" / "cards" / "iran-drones.yml", "drones", "drones and missiles")
+    build(site)  # the folder the previous site was in is not trusted again
+    assert_same_as_clean(site, tmp_path)
+    edit(site / "content" / "cards" / "iran-drones.yml", "drones and missiles", "drones")
+    build(site)
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_a_failed_build_leaves_site_and_cache_usable(site, tmp_path):
+    total, _ = build(site)
+    before = tree_digest(site / "site")
+    card = site / "content" / "cards" / "iran-drones.yml"
+    good = card.read_text(encoding="utf-8")
+    card.write_text(good.replace("[[iran]]", "[[no-such-actor]]"), encoding="utf-8")
+    assert run("--root", site).returncode == 1
+    assert tree_digest(site / "site") == before
+    card.write_text(good, encoding="utf-8")
+    assert build(site) == (0, total)
+    edit(site / "layouts" / "card.html", "{% block main %}", "{% block main %}{{ no_such_value }}")
+    edit(card, "drones", "drones and missiles")
+    done = run("--root", site)
+    assert done.returncode == 1 and "no_such_value" in done.stderr
+    assert tree_digest(site / "site") == before
+    edit(site / "layouts" / "card.html", "{{ no_such_value }}", "")  # the layouts are as they were
+    rendered, _ = build(site)
+    assert 0 < rendered < total  # the card edit only
+    assert_same_as_clean(site, tmp_path)
+
+
+# --------------------------------------------------------------------------------------
+# Randomised sequences of edits, creations, renames and deletions, each checked against
+# a clean build. DOSSIER_TEST_STEPS and DOSSIER_TEST_SEEDS run longer and more sequences.
+
+WORDS = ["Velmora", "Quistan", "Oradel", "Brunmark", "Tessaly", "Corvane", "Ilmaris", "Zentho", "Palvura", "Drossen"]
+
+
+class Editor:
+    """Random but valid changes to a copy of the example site."""
+
+    def __init__(self, root: Path, rng: random.Random):
+        self.root, self.rng, self.n = root, rng, 0
+
+    def files(self, kind: str) -> list[Path]:
+        return sorted((self.root / "content" / kind).iterdir())
+
+    def slugs(self, kind: str) -> list[str]:
+        return [p.stem for p in self.files(kind)]
+
+    def names(self) -> list[str]:
+        found = []
+        for path in self.files("actors"):
+            text = path.read_text(encoding="utf-8")
+            found += re.findall(r"^name: (.+)$", text, re.M)
+            found += re.findall(r"^  - (?!actor:)([^\n]+)$", text.split("relations:")[0], re.M)
+        return [n.strip().strip('"') for n in found]
+
+    def sentence(self) -> str:
+        self.n += 1
+        rng = self.rng
+        choice = rng.randrange(4)
+        if choice == 0:
+            return f"[[{rng.choice(self.slugs('actors'))}]] was mentioned again (step {self.n})."
+        if choice == 1:
+            return f"{rng.choice(self.names())} said something new (step {self.n})."
+        if choice == 2:
+            return f"{rng.choice(WORDS)} observers disagreed (step {self.n})."
+        return f"Nothing else changed (step {self.n})."
+
+    def step(self) -> str:
+        ops = [self.edit_claim, self.edit_paragraph, self.edit_alias, self.new_card, self.new_explainer,
+               self.new_actor, self.rename, self.delete, self.touch]
+        weights = [4, 4, 3, 2, 1, 1, 2, 2, 1]
+        return self.rng.choices(ops, weights)[0]()
+
+    def edit_claim(self) -> str:
+        path = self.rng.choice(self.files("cards"))
+        text = path.read_text(encoding="utf-8")
+        claim = re.search(r"^claim: (.*)$", text, re.M)
+        value = claim[1]
+        if value.startswith('"'):
+            value = value[1:-1]
+        sentence = self.sentence().replace('"', "")
+        path.write_text(text.replace(claim[0], f"claim: \"{value} {sentence}\""), encoding="utf-8")
+        return f"claim of {path.name}: + {sentence}"
+
+    def edit_paragraph(self) -> str:
+        path = self.rng.choice(self.files("explainers"))
+        text = path.read_text(encoding="utf-8")
+        head, body = text.split("\n---\n", 1)
+        paragraphs = body.split("\n\n")
+        plain = [i for i, p in enumerate(paragraphs) if p and (p[0].isalpha() or p.startswith("[["))]
+        sentence = self.sentence()
+        if plain:
+            paragraphs[self.rng.choice(plain)] += " " + sentence
+        else:
+            paragraphs.append(sentence)
+        path.write_text(head + "\n---\n" + "\n\n".join(paragraphs), encoding="utf-8")
+        return f"paragraph of {path.name}: + {sentence}"
+
+    def edit_alias(self) -> str:
+        path = self.rng.choice(self.files("actors"))
+        text = path.read_text(encoding="utf-8")
+        taken = set(self.names())
+        head, body = text[4:].split("\n---\n", 1)
+        lines = head.split("\n")
+        if "aliases:" in lines and self.rng.random() < 0.4:
+            start = lines.index("aliases:")
+            end = start + 1
+            while end < len(lines) and lines[end].startswith("  - "):
+                end += 1
+            gone = self.rng.choice(range(start + 1, end))
+            removed = lines.pop(gone)
+            if end - start == 2:
+                lines.pop(start)
+            what = f"alias {removed.strip()} removed from {path.name}"
+        else:
+            candidates = [w for w in WORDS + ["Harare", "Beijing", "the West", "Tehran"] if w not in taken]
+            if not candidates:
+                return "no alias left to add"
+            alias = self.rng.choice(candidates)
+            if "aliases:" in lines:
+                lines.insert(lines.index("aliases:") + 1, f"  - {alias}")
+            else:
+                lines.insert(1, f"aliases:\n  - {alias}")
+            what = f"alias {alias} added to {path.name}"
+        path.write_text("---\n" + "\n".join(lines) + "\n---\n" + body, encoding="utf-8")
+        return what
+
+    def new_card(self) -> str:
+        self.n += 1
+        slug = f"new-card-{self.n}"
+        date = self.rng.choice(["", "date: 2024-05\n", "date: 2023-11-02\n"])
+        actor = self.rng.choice(self.slugs("actors"))
+        (self.root / "content" / "cards" / f"{slug}.yml").write_text(
+            f"title: New card {self.n}\nclaim: \"{self.sentence()}\"\n{date}status: claimed\n"
+            f"actors: [{actor}]\nsources:\n  - name: Test wire\n", encoding="utf-8")
+        if self.rng.random() < 0.6:
+            path = self.rng.choice(self.files("explainers"))
+            path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + f"\n\n![[{slug}]]\n", encoding="utf-8")
+            return f"new card {slug}, embedded in {path.name}"
+        return f"new card {slug}"
+
+    def new_explainer(self) -> str:
+        self.n += 1
+        slug = f"new-explainer-{self.n}"
+        card = self.rng.choice(self.slugs("cards"))
+        actor = self.rng.choice(self.slugs("actors"))
+        (self.root / "content" / "explainers" / f"{slug}.md").write_text(
+            f"---\ntitle: New explainer {self.n}\ndek: A test.\npublished: 2024-0{self.rng.randint(1, 9)}-1{self.n % 10}\n"
+            f"actors: [{actor}]\n---\n\n{self.sentence()} {self.sentence()}\n\n## A section\n\n{self.sentence()}\n\n"
+            f"![[{card}]]\n", encoding="utf-8")
+        return f"new explainer {slug}"
+
+    def new_actor(self) -> str:
+        self.n += 1
+        taken = set(self.names())
+        name = next((f"{w} Group" for w in WORDS if f"{w} Group" not in taken), None)
+        if name is None:
+            return "no actor name left"
+        slug = f"new-actor-{self.n}"
+        (self.root / "content" / "actors" / f"{slug}.md").write_text(
+            f"---\nname: {name}\nkind: group\n---\nA group. {self.sentence()}\n", encoding="utf-8")
+        return f"new actor {slug} ({name})"
+
+    def rename(self) -> str:
+        kind = self.rng.choice(["cards", "explainers", "actors"])
+        path = self.rng.choice(self.files(kind))
+        old = path.stem
+        new = f"{old.split('-renamed')[0]}-renamed-{self.n}"
+        self.n += 1
+        path.rename(path.with_name(new + path.suffix))
+        pattern = re.compile(rf"(?<![\w-]){re.escape(old)}(?![\w-])")
+        for other in (self.root / "content").rglob("*"):
+            if other.is_file() and other.suffix in (".md", ".yml"):
+                text = other.read_text(encoding="utf-8")
+                if pattern.search(text):
+                    other.write_text(pattern.sub(new, text), encoding="utf-8")
+        return f"renamed {kind}/{old} to {new}"
+
+    def delete(self) -> str:
+        kind = self.rng.choice(["cards", "explainers"])
+        files = self.files(kind)
+        if len(files) < 2:
+            return "nothing to delete"
+        path = self.rng.choice(files)
+        slug = path.stem
+        path.unlink()
+        for other in (self.root / "content").rglob("*"):
+            if other.is_file() and other.suffix in (".md", ".yml"):
+                text = other.read_text(encoding="utf-8")
+                new = re.sub(rf"^ {{0,3}}!\[\[{re.escape(slug)}\]\][ \t]*$", "", text, flags=re.M)
+                new = re.sub(rf"\[\[{re.escape(slug)}\|([^\]]*)\]\]", r"\1", new)
+                new = re.sub(rf"\[\[{re.escape(slug)}\]\]", "that", new)
+                if new != text:
+                    other.write_text(new, encoding="utf-8")
+        return f"deleted {kind}/{slug}"
+
+    def touch(self) -> str:
+        path = self.rng.choice(self.files("explainers"))
+        path.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+        return f"rewrote {path.name} unchanged"
+
+
+@pytest.mark.parametrize("seed", [int(s) for s in os.environ.get("DOSSIER_TEST_SEEDS", "1,2").split(",")])
+def test_random_edits_equal_clean_builds(site, tmp_path, seed):
+    steps = int(os.environ.get("DOSSIER_TEST_STEPS", "15"))
+    editor = Editor(site, random.Random(seed))
+    build(site)
+    log = []
+    for _ in range(steps):
+        what = editor.step()
+        log.append(what)
+        rendered, unchanged = build(site)
+        try:
+            assert_same_as_clean(site, tmp_path)
+        except AssertionError as exc:
+            raise AssertionError(f"after steps {log}: {exc}") from None
+        if what.startswith("rewrote"):
+            assert rendered == 0, log
+    assert build(site)[0] == 0
+
+
+# --------------------------------------------------------------------------------------
+# The benchmark's corpus: big enough that rendering is split among worker processes.
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("corpus")
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "corpus.py"), "--explainers", "60", "--seed", "3",
+                           "--out", str(work), "--sites", "ours"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return work
+
+
+def test_workers_change_nothing_and_edits_equal_clean_builds(corpus, tmp_path, monkeypatch):
+    from dossier import pipeline, render_pool
+
+    if render_pool.workers() < 2:
+        pytest.skip("one core: the build never splits its work")
+    root = tmp_path / "root"
+    shutil.copytree(corpus / "ours", root)
+    total, _ = build(root)  # the real command, on every core
+    monkeypatch.setattr(render_pool, "workers", lambda: 1)
+    alone = tmp_path / "alone"
+    shutil.copytree(corpus / "ours", alone)
+    pipeline.build(pipeline.Options(root=alone, out=alone / "site"))
+    assert tree_digest(root / "site") == tree_digest(alone / "site")
+
+    edits = json.loads((corpus / "manifest.json").read_text())["edits"]
+    for name in ("card", "explainer", "alias"):
+        before = tree_digest(root / "site")
+        edit(root / edits[name]["path"], edits[name]["old"], edits[name]["new"])
+        edit(alone / edits[name]["path"], edits[name]["old"], edits[name]["new"])
+        rendered, _ = build(root)
+        shutil.rmtree(alone / ".cache")
+        pipeline.build(pipeline.Options(root=alone, out=alone / "site"))
+        after = tree_digest(root / "site")
+        assert after == tree_digest(alone / "site"), name
+        assert 0 < rendered == len(changed_pages(before, after)) < total / 4, name
