@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None, reporter: Reporter | None = None) -> int
         reporter.problems(exc.problems)
         return 1
     except OSError as exc:
-        reporter.usage(f"cannot write the site: {exc.strerror or exc} ({exc.filename or ''}); the previous site is unchanged")
+        where = f" ({exc.filename})" if exc.filename else ""
+        reporter.usage(f"cannot write the site: {exc.strerror or exc}{where}; the previous site is unchanged")
         return 2
     except KeyboardInterrupt:
         return 130

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from .fields import SLUG
-from .load import KINDS
+from .load import KINDS, WINDOWS_RESERVED
 
 TEMPLATES = {
     "explainer": """---
@@ -54,6 +54,8 @@ def scaffold(root: Path, kind: str, slug: str, today: dt.date | None = None) -> 
         raise ValueError(f"unknown kind '{kind}'; use explainer, actor or card")
     if not SLUG.match(slug):
         raise ValueError(f"'{slug}' is not a valid slug: lowercase letters, digits and single hyphens, like 'kim-jong-un'")
+    if slug in WINDOWS_RESERVED:
+        raise ValueError(f"'{slug}' is a device name on Windows, which can neither check out nor publish it; choose another slug")
     for folder, suffix in KINDS.items():
         existing = root / "content" / folder / f"{slug}{suffix}"
         if existing.exists():
