@@ -144,15 +144,19 @@ class BuildCache:
         self._used_items: set[bytes] = set()
         self._remembered: dict[str, dict] | None = None
 
-    def open(self) -> "BuildCache":
-        """Take the lock (a second build into the same folder waits) and read the core record."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        ignore = self.root / ".cache" / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# build cache of dossier: safe to delete\n*\n")
-        self._lock = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        if fcntl is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_EX)
+    def open(self, write: bool = True) -> "BuildCache":
+        """Take the lock (a second build into the same folder waits) and read the core record.
+
+        With write=False (`check`) nothing is created: the last build's records are only read.
+        """
+        if write:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ignore = self.root / ".cache" / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# build cache of dossier: safe to delete\n*\n")
+            self._lock = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+            if fcntl is not None:
+                fcntl.flock(self._lock, fcntl.LOCK_EX)
         remembered = _REMEMBERED.get(self.folder)
         if remembered and remembered[0] == _signature(self.folder / "core.pickle"):
             self.core, self._remembered = dataclasses.replace(remembered[1]), remembered[2]

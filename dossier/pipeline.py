@@ -58,7 +58,7 @@ def build(options: Options) -> Result:
     started = time.perf_counter()
     collecting = gc.isenabled()
     gc.disable()  # the cyclic collector would walk the growing model again and again: 3x slower loads
-    cache = BuildCache(options.root, options.out).open()
+    cache = BuildCache(options.root, options.out).open(write=options.write)
     try:
         epoch, inputs = cache.scan(options)
         cache.start(epoch)
