@@ -117,3 +117,10 @@ def example_site(tmp_path: Path) -> Path:
     root = tmp_path / "example"
     shutil.copytree(EXAMPLE, root / "content")
     return root
+
+
+# Browser fixtures (Debian's chromium driven by Playwright), defined once here for every folder:
+# a second definition in a sub-folder would start a second Playwright in the same thread.
+from .browser_fixtures import (  # noqa: E402,F401 - fixtures
+    axe_js, browser, chromium_path, dark_page, new_page, page, playwright, repo_root, static_server, vnu_jar,
+)

@@ -1,7 +1,7 @@
 """The example site built once through the real command, and helpers to read it.
 
 The browser fixtures (browser, page, new_page, static_server, vnu_jar, axe_js)
-come from tests/browser/conftest.py.
+come from tests/conftest.py (defined in tests/browser_fixtures.py).
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from ..browser.conftest import (  # noqa: F401 - fixtures, re-exported for this folder's tests
-    axe_js, browser, chromium_path, new_page, page, dark_page, playwright, repo_root, static_server, vnu_jar,
-)
 from ..conftest import run
 
 PREFIX = "/explainers/"  # the example's base_url path; the tests serve the site under it

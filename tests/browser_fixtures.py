@@ -222,7 +222,7 @@ def static_server():
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
