@@ -23,6 +23,7 @@ import operator
 import pickle
 from typing import Any, Callable, Iterable
 
+from . import graph
 from .markup import Mention, Position, Target
 from .model import Actor, Alias, Body, Card, Explainer, PartialDate, Relation, SlugRef, Source
 from .pages import Page
@@ -60,10 +61,11 @@ def _as_tuple(kind: type) -> Callable[[Any], tuple]:
 
 
 _REDUCE = copyreg.dispatch_table.copy()  # how _Pickler writes model objects, sets and small values
-_REDUCE.update({kind: (lambda obj, make=make: (_stand_in, (make(obj),))) for kind, make in _KEYS.items()})
+_REDUCE.update({kind: (lambda obj, name=name: (_stand_in, ((name, obj.output if name == "page" else obj.slug),)))
+                for kind, name in _KINDS.items()})
 _REDUCE.update({kind: (lambda obj: (_sorted_set, (tuple(sorted(obj, key=repr)),))) for kind in (set, frozenset)})
 _REDUCE.update({kind: _as_tuple(kind) for kind in (Mention, Position, Target, Source, PartialDate, Alias, SlugRef,
-                                                   Relation, Body, Mark)})
+                                                   Relation, Body, Mark, graph.Node, graph.Edge)})
 
 
 class _Pickler(pickle.Pickler):

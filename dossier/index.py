@@ -6,7 +6,7 @@ Pages read from it; nothing here reads text again.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from itertools import compress
+from itertools import compress, islice, repeat
 from dataclasses import dataclass, field
 
 from .markup import Mention, Position, Rendered
@@ -39,8 +39,11 @@ class Index:
     timeline: list[str] = field(default_factory=list)
 
 
-def build_index(content: Content, bodies: dict[tuple[str, str], Rendered]) -> Index:
-    """Invert what each body says into what each actor and card is part of."""
+def build_index(content: Content, bodies: dict[tuple[str, str], Rendered], last: Index | None = None) -> Index:
+    """Invert what each body says into what each actor and card is part of.
+
+    `last`, an index made before, lends its related explainers if they were made from the same facts.
+    """
     index = Index()
     for (kind, slug), rendered in sorted(bodies.items()):
         for mention in rendered.mentions:
@@ -77,8 +80,12 @@ def build_index(content: Content, bodies: dict[tuple[str, str], Rendered]) -> In
     index.explainers_by_date = sorted(content.explainers,
                                       key=lambda s: (-content.explainers[s].published.toordinal(), s))
     rank = {slug: n for n, slug in enumerate(index.explainers_by_date)}  # newest first, then by slug
-    for explainer in content.explainers:
-        index.related[explainer] = _related(explainer, index, rank)
+    if (last is not None and last.explainers_by_date == index.explainers_by_date
+            and last.explainer_actors == index.explainer_actors):
+        index.related = last.related  # a function of those two alone
+    else:
+        for explainer in content.explainers:
+            index.related[explainer] = _related(explainer, index, rank)
     index.timeline = sorted((c.slug for c in content.cards.values() if c.date),
                             key=lambda s: (content.cards[s].date, content.cards[s].title, s))
     for explainers in index.actor_explainers.values():
@@ -89,8 +96,8 @@ def build_index(content: Content, bodies: dict[tuple[str, str], Rendered]) -> In
 def _related(slug: str, index: Index, rank: dict[str, int], limit: int = 5) -> list[str]:
     """Other explainers sharing the most actors, then the newest (then by slug).
 
-    Written for big sites: counting, the cut-off and the ties are done by C loops
-    (Counter.update, sorted, compress), as a popular actor makes thousands of candidates.
+    Written for big sites, where a popular actor makes thousands of candidates: the
+    counting, the cut-off and the search for the newest are C loops (Counter, compress, islice).
     """
     shared: Counter[str] = Counter()
     for actor in index.explainer_actors[slug]:
@@ -98,10 +105,19 @@ def _related(slug: str, index: Index, rank: dict[str, int], limit: int = 5) -> l
     shared.pop(slug, None)
     if len(shared) <= limit:
         return sorted(shared, key=lambda o: (-shared[o], rank[o]))
-    cut = sorted(shared.values(), reverse=True)[limit - 1]  # the count of the last one taken
+    taken, cut = 0, 0  # cut: how many actors the last one taken shares
+    for count, many in sorted(Counter(shared.values()).items(), reverse=True):
+        taken += many
+        if taken >= limit:
+            cut = count
+            break
     above = sorted(compress(shared, map(cut.__lt__, shared.values())), key=lambda o: (-shared[o], rank[o]))
-    tied = sorted(compress(shared, map(cut.__eq__, shared.values())), key=rank.__getitem__)
-    return (above + tied)[:limit]
+    if taken * 8 < len(rank):  # few tie: sort them
+        tied = iter(sorted(compress(shared, map(cut.__eq__, shared.values())), key=rank.__getitem__))
+    else:  # many tie: the newest of them come early in the list of all, newest first
+        newest_first = index.explainers_by_date
+        tied = compress(newest_first, map(cut.__eq__, map(shared.get, newest_first, repeat(0))))
+    return above + list(islice(tied, limit - len(above)))
 
 
 def _unique(items) -> list:
