@@ -140,6 +140,7 @@ class BuildCache:
         self.bodies = Store(self.folder, "bodies")
         self.pages = Store(self.folder, "pages")
         self.fields = Store(self.folder, "fields")
+        self.index = Store(self.folder, "index")  # "last": what of the last index the next may reuse
         self.hashes: dict[str, bytes] = {}  # this build's checksum of each content file read
         self._used_items: set[bytes] = set()
         self._remembered: dict[str, dict] | None = None
@@ -245,7 +246,7 @@ class BuildCache:
         """Read the stores; the no-change path never needs them."""
         if self.fresh:
             return
-        for store in (self.items, self.bodies, self.pages, self.fields):
+        for store in self._stores():
             if self._remembered:  # this process saved them: a copy, so a failed build leaves them be
                 store.data = dict(self._remembered[store.name])
             else:
@@ -267,7 +268,7 @@ class BuildCache:
         if not used <= scanned:
             self.fresh = True
             self.core = Core(epoch=b"theme outside THEMES", stats=self.core.stats)
-            for store in (self.items, self.bodies, self.pages, self.fields):
+            for store in self._stores():
                 store.data = {}
 
     def fields_of(self, content: Content) -> Fields:
@@ -299,14 +300,19 @@ class BuildCache:
 
         return read
 
-    def save(self, core: Core, bodies_used: set[bytes], pages: dict[str, PageRecord], fields: dict) -> None:
+    def _stores(self) -> tuple[Store, ...]:
+        return (self.items, self.bodies, self.pages, self.fields, self.index)
+
+    def save(self, core: Core, bodies_used: set[bytes], pages: dict[str, PageRecord], fields: dict,
+             index: Any) -> None:
         """Record this build: written only after its site was swapped in."""
         self.items.keep_only(self._used_items)
         self.bodies.keep_only(bodies_used)
         self.pages.replace(pages)
         self.fields.replace(fields)
+        self.index.replace({"last": index})
         everything = self.fresh
-        stores = (self.items, self.bodies, self.pages, self.fields)
+        stores = self._stores()
         for store in stores:
             store.save(everything)
         _write(self.folder / "core.pickle", core)

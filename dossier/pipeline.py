@@ -110,7 +110,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Res
     markdown = BodyRenderer(content, env, recorder, urls, options.root, cache.bodies, fields, cache.core.names)
     bodies = markdown.render_all(problems)
     _stop_on_errors(problems)
-    index: Index = build_index(content, bodies)
+    index: Index = build_index(content, bodies, cache.index.get("last"))
     pages = plan(content, index, bodies, urls)
     static = {f"assets/{published[name]}": path for name, path in assets.items()}
     static.update({f"media/{m}": options.root / "content" / "media" / m for m in content.media})
@@ -148,7 +148,9 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Res
                 warnings=result.warnings, outputs=outputs, pages=len(pages), names=markdown.names,
                 search=searched, mirror=writer.token, folders=writer.folders)
     body_reads = [cache.bodies.get(k).reads for k in markdown.used]
-    cache.save(core, markdown.used, records, fields.table([r.reads for r in records.values()] + body_reads))
+    cache.save(core, markdown.used, records, fields.table([r.reads for r in records.values()] + body_reads),
+               Index(explainer_actors=index.explainer_actors, explainers_by_date=index.explainers_by_date,
+                     related=index.related))
     return result
 
 
@@ -192,8 +194,9 @@ def index_search(writer: output.Writer, pages: list[Page], out: Path, cache: Bui
         for rel in before:
             writer.keep(rel)
         return made_from
-    for rel, data in search.index_site({rel: writer.read(rel) for rel in html}, out).items():
-        writer.put(rel, data)
+    if html:
+        for rel, data in search.index_folder(writer.assembled(), out).items():
+            writer.put(rel, data)
     return made_from
 
 
