@@ -193,9 +193,20 @@ class Writer:
         self.staged[rel] = target
         self.written.add(rel)
 
-    def read(self, rel: str) -> bytes:
-        """The bytes the next site will have at rel."""
-        return (self.staged.get(rel) or self.base / rel).read_bytes()
+    def assembled(self) -> Path:
+        """A folder holding the next site's pages as they stand, for a tool that reads them all.
+
+        What is put afterwards is added as usual. Pages (.html) the next site will not have
+        are gone from it; other old files may still be there until the commit.
+        """
+        if not self.incremental:
+            return self.stage
+        _forget_token(self.mirror)
+        for rel, waiting in sorted(self.staged.items()):
+            _move(waiting, self.mirror / rel)
+        self.staged = {}
+        _remove(self.mirror, sorted(rel for rel in set(self.records) - set(self.new) if rel.endswith(".html")))
+        return self.mirror
 
     def _target(self, rel: str) -> Path:
         if self.incremental:  # waiting files have plain numbered names until the commit
@@ -241,7 +252,7 @@ class Writer:
         swap_in(mirror, out)
         if not untouched:  # the old OUT is no twin of the new one: make a new twin
             return self._make_mirror()
-        for rel in sorted(self.staged):
+        for rel in sorted(self.written):
             temp = mirror / f".{self.token}"
             if not _link(out / rel, temp):
                 return  # no token: the next build makes a new mirror

@@ -48,6 +48,21 @@ def index_site(files: dict[str, bytes | Path], out: Path) -> dict[str, bytes]:
                 for path in sorted(bundle.rglob("*")) if path.is_file()}
 
 
+def index_folder(site: Path, out: Path) -> dict[str, bytes]:
+    """Pagefind's bundle for a whole site already assembled in a folder (the build's next site).
+
+    The same index as index_site's, without writing every page again: Pagefind itself keeps
+    to the pages marked `data-pagefind-body` when any page is marked.
+    """
+    out = out.resolve()
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}",
+                                     dir=out.parent) as scratch:
+        bundle = Path(scratch) / "bundle"
+        run_pagefind(site, bundle)
+        return {f"{BUNDLE}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
+                for path in sorted(bundle.rglob("*")) if path.is_file()}
+
+
 def run_pagefind(site: Path, bundle: Path) -> None:
     command = [str(binary()), "--site", str(site), "--output-path", str(bundle), "--silent"]
     try:
