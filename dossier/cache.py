@@ -67,6 +67,8 @@ class Core:
     pages: int = 0
     names: dict[str, str] = field(default_factory=dict)  # actor names and aliases -> slug
     search: bytes | None = None  # checksum of the pages the search index was made from
+    search_behind: bool = False  # the pages changed since (a build with Options.search off)
+    base_path: str = "/"
     mirror: str = ""  # token of the mirror that matches `outputs`
     folders: dict[str, tuple] = field(default_factory=dict)  # output folders' (mtime, ctime)
 

@@ -18,14 +18,15 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import output
 from .cache import BuildCache, Core, PageRecord
 from .problems import ContentError, Mark, Problem, Problems
 
 if TYPE_CHECKING:
-    from .pages import Page
+    from .model import Content
+    from .pages import Page, Urls
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Options:
     base_url: str | None = None
     write: bool = True  # False for `check`
     today: dt.date | None = None
+    search: bool = True  # False: keep the last search index as it is (serve, until the editor pauses)
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Result:
     seconds: float = 0.0
     warnings: list[Problem] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # output files written, replaced or removed
+    base_path: str = "/"  # the path of base_url the site is served under
+    search_behind: bool = False  # the search index was kept from pages since changed (Options.search)
 
 
 def build(options: Options) -> Result:
@@ -76,82 +80,148 @@ def _nothing_changed(options: Options, cache: BuildCache, inputs: dict[str, byte
     core = cache.core
     if not cache.unchanged(inputs, _today(options)):
         return None
+    if options.search and core.search_behind and options.write:
+        return None
     if options.write and not output.all_intact(options.out, core.outputs, core.folders):
         return None
     if options.write:  # a killed build may have left its folders beside OUT (hardening, issue 5)
         output.clear_leftovers(options.out)
-    return Result(pages=core.pages, files=len(core.outputs), unchanged=core.pages, warnings=core.warnings)
+    return Result(pages=core.pages, files=len(core.outputs), unchanged=core.pages, warnings=core.warnings,
+                  base_path=core.base_path, search_behind=core.search_behind and not options.search)
 
 
 def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Result:
     """Every step; each reuses what the last build recorded wherever its inputs are unchanged."""
     # The steps' modules, imported here: a build that finds nothing changed needs none of them.
-    from . import render, render_pages
-    from .assets import fingerprint
-    from .deps import Recorder
     from .index import Index, build_index
-    from .load import load
-    from .pages import Urls, plan
-    from .render_bodies import BodyRenderer
+    from .pages import plan
 
-    cache.check_theme(render.theme_dirs)
-    cache.load_records()
     problems = Problems()
-    content = load(options.root, problems, options.drafts, options.base_url, _today(options), memo=cache.memo())
-    if content is None:
-        _stop_on_errors(problems)
-    urls = Urls(content.site.base_url, content.site.base_path)
-    assets = theme_files(options.root, "assets")
-    published = fingerprint(assets)  # theme: style.css is published as style.3f2a1c9e.css
-    env = render.environment(options.root, content.site, urls,
-                             {name: f"{urls.base_path}assets/{published[name]}" for name in assets})
-    recorder = Recorder(env)  # dependencies: what the layouts read of each model object
-    fields = cache.fields_of(content)
-    markdown = BodyRenderer(content, env, recorder, urls, options.root, cache.bodies, fields, cache.core.names)
-    bodies = markdown.render_all(problems)
-    _stop_on_errors(problems)
-    index: Index = build_index(content, bodies, cache.index.get("last"))
-    pages = plan(content, index, bodies, urls)
-    static = {f"assets/{published[name]}": path for name, path in assets.items()}
-    static.update({f"media/{m}": options.root / "content" / "media" / m for m in content.media})
+    content = read_content(options, cache, problems)
+    theme = Theme.of(options.root, content)
+    bodies = BodyStep(content, theme, options.root, cache)
+    bodies.render(problems)
+    index = build_index(content, bodies.rendered, cache.index.get("last"))
+    pages = plan(content, index, bodies.rendered, theme.urls)
+    static = theme.static(options.root, content)
     check_outputs(pages, static, problems)
     _stop_on_errors(problems)
-    shapes = render_pages.shapes(pages)
-    for page, shape in zip(pages, shapes):
-        fields.add(page, shape or b"")
-    writer = (output.Writer(options.out, cache.core.outputs, cache.mirror, cache.core.mirror, cache.core.folders)
-              if options.write else None)
-    try:
-        todo = render_pages.stale(pages, shapes, cache.pages, fields, writer.can_keep if writer else _always)
-        rendered = render_pages.PageRenderer(env, recorder, options.root).render(pages, todo, problems)
-        if writer is None:  # `check`: nothing is written, nothing recorded
-            for _ in rendered:
-                pass
-        else:
-            records = write_pages(writer, pages, shapes, rendered, cache)
+    shapes = bodies.shapes(pages)
+    if not options.write:  # `check`: render every stale page for its errors; nothing is written
+        for _ in bodies.render_pages(pages, shapes, _always, problems):
+            pass
         _stop_on_errors(problems)
-        result = Result(pages=len(pages), rendered=len(todo), unchanged=len(pages) - len(todo),
-                        warnings=problems.warnings)
-        if writer is None:
-            return result
+        return Result(pages=len(pages), rendered=bodies.pages_rendered, unchanged=len(pages) - bodies.pages_rendered,
+                      warnings=problems.warnings, base_path=content.site.base_path)
+    writer = output.Writer(options.out, cache.core.outputs, cache.mirror, cache.core.mirror, cache.core.folders)
+    try:
+        records = write_pages(writer, pages, shapes, bodies.render_pages(pages, shapes, writer.can_keep, problems),
+                              cache)
+        _stop_on_errors(problems)
         for rel, path in static.items():
             writer.put(rel, path, cache.checksum_of(path))
-        searched = index_search(writer, pages, options.out, cache)
+        searched, behind = index_search(writer, pages, options, cache)
         outputs = writer.commit()
     except BaseException:
-        if writer is not None:
-            writer.abort()
+        writer.abort()
         raise
-    result.files = len(outputs)
-    result.changed = sorted(writer.changed)
+    result = Result(pages=len(pages), files=len(outputs), rendered=bodies.pages_rendered,
+                    unchanged=len(pages) - bodies.pages_rendered, warnings=problems.warnings,
+                    changed=sorted(writer.changed), base_path=content.site.base_path, search_behind=behind)
     core = Core(epoch=cache.core.epoch, inputs=inputs, stats=cache.core.stats, today=_today(options),
-                warnings=result.warnings, outputs=outputs, pages=len(pages), names=markdown.names,
-                search=searched, mirror=writer.token, folders=writer.folders)
-    body_reads = [cache.bodies.get(k).reads for k in markdown.used]
-    cache.save(core, markdown.used, records, fields.table([r.reads for r in records.values()] + body_reads),
+                warnings=result.warnings, outputs=outputs, pages=len(pages), names=bodies.markdown.names,
+                search=searched, search_behind=behind, base_path=result.base_path, mirror=writer.token,
+                folders=writer.folders)
+    cache.save(core, bodies.markdown.used, records, bodies.fields_table(records),
                Index(explainer_actors=index.explainer_actors, explainers_by_date=index.explainers_by_date,
                      related=index.related))
     return result
+
+
+def read_content(options: Options, cache: BuildCache, problems: Problems) -> Content:
+    """Step 1: content/ into the model; stops the build if the files cannot make one."""
+    from .load import load
+
+    from .render import theme_dirs
+
+    cache.check_theme(theme_dirs)
+    cache.load_records()
+    content = load(options.root, problems, options.drafts, options.base_url, _today(options), memo=cache.memo())
+    if content is None:
+        _stop_on_errors(problems)
+    return content
+
+
+@dataclass
+class Theme:
+    """Step 2: the layouts' environment, the URL maker and the fingerprinted assets."""
+
+    urls: Urls
+    env: Any
+    assets: dict[str, Path]  # theme asset name -> the file (the site's own over the built-in)
+    published: dict[str, str]  # theme asset name -> published name (style.css -> style.3f2a1c9e.css)
+
+    @classmethod
+    def of(cls, root: Path, content: Content) -> "Theme":
+        from . import render
+        from .assets import fingerprint
+        from .pages import Urls
+
+        urls = Urls(content.site.base_url, content.site.base_path)
+        assets = theme_files(root, "assets")
+        published = fingerprint(assets)
+        env = render.environment(root, content.site, urls,
+                                 {name: f"{urls.base_path}assets/{published[name]}" for name in assets})
+        return cls(urls, env, assets, published)
+
+    def static(self, root: Path, content: Content) -> dict[str, Path]:
+        """Files published as they are: theme assets under their fingerprinted names, and media."""
+        static = {f"assets/{self.published[name]}": path for name, path in self.assets.items()}
+        static.update({f"media/{m}": root / "content" / "media" / m for m in content.media})
+        return static
+
+
+class BodyStep:
+    """Steps 3 and 5: Markdown bodies, then pages, rendered again only where their inputs changed.
+
+    Both record what the layouts read of each model object (deps.Recorder), for the next build.
+    """
+
+    def __init__(self, content: Content, theme: Theme, root: Path, cache: BuildCache):
+        from .deps import Recorder
+        from .render_bodies import BodyRenderer
+
+        self.cache, self.root, self.env = cache, root, theme.env
+        self.recorder = Recorder(theme.env)
+        self.fields = cache.fields_of(content)
+        self.markdown = BodyRenderer(content, theme.env, self.recorder, theme.urls, root, cache.bodies, self.fields,
+                                     cache.core.names)
+        self.rendered: dict = {}
+        self.pages_rendered = 0
+
+    def render(self, problems: Problems) -> None:
+        self.rendered = self.markdown.render_all(problems)
+        _stop_on_errors(problems)
+
+    def shapes(self, pages: list[Page]) -> list[bytes | None]:
+        from . import render_pages
+
+        shapes = render_pages.shapes(pages)
+        for page, shape in zip(pages, shapes):
+            self.fields.add(page, shape or b"")
+        return shapes
+
+    def render_pages(self, pages: list[Page], shapes: list, intact, problems: Problems):
+        """(page number, bytes, reads) of every page whose record does not hold any more."""
+        from . import render_pages
+
+        todo = render_pages.stale(pages, shapes, self.cache.pages, self.fields, intact)
+        self.pages_rendered = len(todo)
+        return render_pages.PageRenderer(self.env, self.recorder, self.root).render(pages, todo, problems)
+
+    def fields_table(self, records: dict[str, PageRecord]) -> dict:
+        body_reads = [self.cache.bodies.get(k).reads for k in self.markdown.used]
+        return self.fields.table([r.reads for r in records.values()] + body_reads)
 
 
 def _today(options: Options) -> dt.date:
@@ -182,22 +252,28 @@ def write_pages(writer: output.Writer, pages: list[Page], shapes: list, rendered
     return records
 
 
-def index_search(writer: output.Writer, pages: list[Page], out: Path, cache: BuildCache) -> bytes | None:
-    """Pagefind's index of the pages, made again only if a page's bytes changed."""
+def index_search(writer: output.Writer, pages: list[Page], options: Options,
+                 cache: BuildCache) -> tuple[bytes | None, bool]:
+    """Step 6: Pagefind's index of the pages, made again only if a page's bytes changed.
+
+    Returns the checksum of the pages the index was made from, and whether it is behind
+    them: with Options.search off, the last index is kept (if there is one) and made later.
+    """
     from . import search
     from .deps import digest
 
     html = [p.output for p in pages if p.output.endswith(".html")]
     made_from = digest([(rel, writer.new[rel][0]) for rel in html])
     before = [rel for rel in cache.core.outputs if rel.startswith(f"{search.BUNDLE}/")]
-    if made_from == cache.core.search and before and all(writer.can_keep(rel) for rel in before):
+    keepable = bool(before) and all(writer.can_keep(rel) for rel in before)
+    if keepable and (made_from == cache.core.search or not options.search):
         for rel in before:
             writer.keep(rel)
-        return made_from
+        return cache.core.search, made_from != cache.core.search
     if html:
-        for rel, data in search.index_folder(writer.assembled(), out).items():
+        for rel, data in search.index_folder(writer.assembled(), options.out).items():
             writer.put(rel, data)
-    return made_from
+    return made_from, False
 
 
 def check_outputs(pages: list[Page], static: dict[str, Path], problems: Problems) -> None:
