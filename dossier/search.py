@@ -3,8 +3,8 @@
 Pagefind reads the pages that mark their readable part with `data-pagefind-body`
 (the built-in theme marks explainers, actors and cards, each with a `kind`
 filter); a theme that marks no page gets every page indexed. The index is made
-from the pages in memory, before the site is written, so it is swapped in with
-the rest of the site: a site and its index never disagree.
+from the next site as the build assembled it, before it is swapped in, and is
+swapped in with the rest of the site: a site and its index never disagree.
 
 The binary comes from the PyPI package `pagefind_bin`, whose wheel ships it;
 nothing is downloaded at run time. PAGEFIND_BINARY_PATH points at another one.
@@ -13,8 +13,10 @@ nothing is downloaded at run time. PAGEFIND_BINARY_PATH points at another one.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 BUNDLE = "pagefind"  # the folder under OUT that search pages load pagefind.js from
@@ -25,34 +27,21 @@ class SearchError(OSError):
     """The index could not be made (no binary, or Pagefind failed)."""
 
 
-def index_site(files: dict[str, bytes | Path], out: Path) -> dict[str, bytes]:
-    """Pagefind's bundle for the site's pages, as files under pagefind/, ready to write with them."""
-    pages = {rel: data for rel, data in files.items() if rel.endswith(".html") and isinstance(data, bytes)}
-    marked = {rel: data for rel, data in pages.items() if MARK in data}
-    pages = marked or pages
-    if not pages:
-        return {}
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # The scratch folder sits beside OUT and is gone afterwards; named like the writer's temporary
-    # folders (".OUT.building-...-PID"), so that the next build clears it if this one is killed.
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}",
-                                     dir=out.parent) as scratch:
-        site, bundle = Path(scratch) / "site", Path(scratch) / "bundle"
-        for rel, data in pages.items():
-            path = site / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        run_pagefind(site, bundle)
-        return {f"{BUNDLE}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
-                for path in sorted(bundle.rglob("*")) if path.is_file()}
+class SearchStopped(SearchError):
+    """stop() ended the Pagefind run: the build that wanted the index is abandoned."""
+
+
+_running: set[subprocess.Popen] = set()  # Pagefind runs in progress, for stop()
+_stopping = False  # stop() was called: runs are ended as they start, until allow()
+_lock = threading.Lock()
 
 
 def index_folder(site: Path, out: Path) -> dict[str, bytes]:
     """Pagefind's bundle for a whole site already assembled in a folder (the build's next site).
 
-    The same index as index_site's, without writing every page again: Pagefind itself keeps
-    to the pages marked `data-pagefind-body` when any page is marked.
+    Pagefind itself keeps to the pages marked `data-pagefind-body` when any page is marked.
+    The scratch folder sits beside OUT and is gone afterwards; named like the writer's temporary
+    folders (".OUT.building-...-PID"), so that the next build clears it if this one is killed.
     """
     out = out.resolve()
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}",
@@ -63,15 +52,55 @@ def index_folder(site: Path, out: Path) -> dict[str, bytes]:
                 for path in sorted(bundle.rglob("*")) if path.is_file()}
 
 
-def run_pagefind(site: Path, bundle: Path) -> None:
+def run_pagefind(site: Path, bundle: Path, timeout: float = 600) -> None:
     command = [str(binary()), "--site", str(site), "--output-path", str(bundle), "--silent"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)  # its own group: _kill ends whatever it started
+    except OSError as exc:
         raise SearchError(f"search index: could not run Pagefind ({exc})") from None
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise SearchError(f"search index: Pagefind failed ({detail[-1] if detail else f'exit {done.returncode}'})")
+    with _lock:
+        _running.add(process)
+        if _stopping:
+            _kill(process)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        _kill(process)
+        process.communicate()
+        raise SearchError(f"search index: could not run Pagefind ({exc})") from None
+    finally:
+        with _lock:
+            _running.discard(process)
+    if process.returncode < 0 and _stopping:
+        raise SearchStopped("search index: stopped")
+    if process.returncode != 0:
+        detail = (stderr or stdout).strip().splitlines()
+        raise SearchError(f"search index: Pagefind failed ({detail[-1] if detail else f'exit {process.returncode}'})")
+
+
+def stop() -> None:
+    """End the Pagefind runs in progress, and those that start until allow() (from any thread).
+
+    serve does, when a save comes while the search index catches up."""
+    global _stopping
+    with _lock:
+        _stopping = True
+        for process in _running:
+            _kill(process)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):  # gone already
+        pass
+
+
+def allow() -> None:
+    global _stopping
+    with _lock:
+        _stopping = False
 
 
 def binary() -> Path:

@@ -18,6 +18,7 @@ A page that loads while a build finishes finds out when its websocket connects.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import socket
 import traceback
@@ -25,13 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from . import pipeline
+from . import pipeline, search
 from .assets import published_name
-from .model import Site
 from .pipeline import Options, Result
 from .problems import ContentError, Problem
 from .render import BUILTIN, theme_dirs
@@ -40,6 +39,7 @@ from .serve_page import overlay_html
 from .serve_watch import Watcher
 
 DEBOUNCE = 0.05  # seconds of quiet after a change before building: one build for a burst of saves
+SEARCH_PAUSE = 1.0  # seconds of quiet after a build before the search index catches up with it
 LIVE_SUFFIXES = (".css", ".png", ".jpg", ".jpeg", ".gif")  # swapped in the page without a reload
 
 
@@ -63,14 +63,14 @@ async def _serve(options: Options, host: str, sockets: list[socket.socket], repo
         except (NotImplementedError, RuntimeError):  # no loop signal handlers (Windows): KeyboardInterrupt
             pass
     port = sockets[0].getsockname()[1]
-    preview = Preview(out=options.out, base_path=base_path(options, "/"))
+    preview = Preview(out=options.out, base_path="/")
     rebuilder = Rebuilder(options, preview, reporter, debounce)
     watcher = Watcher(options.root, options.out, lambda path: loop.call_soon_threadsafe(rebuilder.changed, path))
     server = HTTPServer(application(preview, Hosts.bound_to(host, port), watcher), **server_limits())
     watcher.start()  # before the first build: a save while it runs gets a build after it
     builds = None
     try:
-        await rebuilder.build(set())
+        await rebuilder.build(set(), first=True)
         if not stop.is_set():
             server.add_sockets(sockets)
             builds = asyncio.create_task(rebuilder.run())
@@ -95,6 +95,7 @@ class Outcome:
     result: Result | None = None
     problems: list[Problem] = field(default_factory=list)
     failure: str = ""
+    stopped: bool = False  # a search catch-up, stopped for a save
 
     @property
     def good(self) -> bool:
@@ -107,6 +108,8 @@ def attempt(options: Options) -> Outcome:
         return Outcome(result=pipeline.build(options))
     except ContentError as exc:
         return Outcome(problems=exc.problems)
+    except search.SearchStopped:
+        return Outcome(stopped=True)
     except OSError as exc:
         return Outcome(failure=f"cannot write the site: {exc.strerror or exc} ({exc.filename or ''}); "
                                "the previous site is unchanged")
@@ -115,7 +118,12 @@ def attempt(options: Options) -> Outcome:
 
 
 class Rebuilder:
-    """Builds one at a time in a worker thread, each after a quiet moment, then reloads the browsers."""
+    """Builds one at a time in a worker thread, each after a quiet moment, then reloads the browsers.
+
+    Pagefind reads every page, so it would make each save's build as slow as a whole site's:
+    saves are built with the last search index kept, and the index catches up once the
+    editor pauses (SEARCH_PAUSE), in a build that the next save stops.
+    """
 
     def __init__(self, options: Options, preview: Preview, reporter, debounce: float):
         self.options, self.preview, self.reporter, self.debounce = options, preview, reporter, debounce
@@ -125,17 +133,23 @@ class Rebuilder:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dossier-build")
         self.busy = False
         self.good = True  # the latest build was good (no overlay on the pages)
+        self.search_behind = False  # the served search index is older than the pages
+        self.catching_up = False  # the build in progress only brings the search index up to date
 
     def changed(self, path: str) -> None:
         """A source changed (called on the loop)."""
         self.pending.add(path)
         self.last_change = asyncio.get_running_loop().time()
         self.wake.set()
+        if self.catching_up:
+            search.stop()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await self.wake.wait()
+            if not await self._changes_or_pause():
+                await self._catch_up_search()
+                continue
             while (quiet := loop.time() - self.last_change) < self.debounce:
                 await asyncio.sleep(self.debounce - quiet)
             self.wake.clear()
@@ -145,35 +159,72 @@ class Rebuilder:
             except Exception:  # a bug here must not end the rebuilds: say it, go on
                 traceback.print_exc(file=self.reporter.err)
 
-    async def build(self, changed: set[str]) -> None:
-        """Build the current sources; then show the result (or the errors) and reload the browsers."""
-        self.busy = True
+    async def _changes_or_pause(self) -> bool:
+        """Wait for a change (True), or for a pause while the search index is behind (False)."""
+        if not self.search_behind:
+            await self.wake.wait()
+            return True
         try:
-            outcome = await asyncio.get_running_loop().run_in_executor(self.pool, attempt, self.options)
+            await asyncio.wait_for(self.wake.wait(), SEARCH_PAUSE)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def build(self, changed: set[str], first: bool = False) -> None:
+        """Build the current sources; then show the result (or the errors) and reload the browsers."""
+        options = self.options if first else dataclasses.replace(self.options, search=False)
+        outcome = await self._attempt(options)
+        self.show(outcome, changed)
+
+    async def _catch_up_search(self) -> None:
+        self.catching_up = True
+        try:
+            outcome = await self._attempt(self.options)
+        finally:
+            self.catching_up = False
+        if outcome.stopped:
+            return
+        if not outcome.good:  # the save's build has shown what is wrong; the next one will try again
+            self.search_behind = False
+        elif any(not rel.startswith(f"{search.BUNDLE}/") for rel in outcome.result.changed):
+            self.show(outcome, set())  # a save landed before its change was seen: show it now
+        else:
+            self.search_behind = outcome.result.search_behind
+            print(f"search index updated in {outcome.result.seconds:.2f} s", file=self.reporter.out, flush=True)
+
+    async def _attempt(self, options: Options) -> Outcome:
+        self.busy = True
+        search.allow()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, attempt, options)
         finally:
             self.busy = False
-        self.show(outcome, changed)
 
     def show(self, outcome: Outcome, changed: set[str]) -> None:
         """Serve what the build came to, say it in the terminal, and reload the browsers."""
         was_good, self.good = self.good, outcome.good
         preview = self.preview
+        same = was_good and outcome.good and not outcome.result.changed  # the same site, byte for byte
         if outcome.good:
-            preview.base_path = base_path(self.options, preview.base_path)
+            preview.base_path = outcome.result.base_path
             preview.overlay = ""
+            self.search_behind = outcome.result.search_behind
             self.reporter.built(outcome.result, self.options.out)
         else:
             preview.overlay = overlay_html(outcome.problems, outcome.failure, [self.options.root, BUILTIN])
             if outcome.failure:
                 print(f"error: {outcome.failure}", file=self.reporter.err)
             self.reporter.problems(outcome.problems)
-        preview.build += 1
         self.reporter.out.flush()
         self.reporter.err.flush()
+        if same:
+            return  # nothing to reload
+        preview.build += 1
         live = was_good and outcome.good
         reload_browsers(reload_paths(changed, self.options.root, preview.base_path) if live else ["*"])
 
     def close(self) -> None:
+        search.stop()  # a search catch-up need not be waited for
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -201,18 +252,3 @@ def _live_url(path: Path, root: Path, base: str) -> str | None:
         return f"{base}assets/{published_name(name, published.read_bytes())}"
     except OSError:  # gone again already: a full reload it is
         return None
-
-
-def base_path(options: Options, previous: str) -> str:
-    """The path of base_url that the site is served under: --base-url's, else site.yml's.
-
-    The build has validated site.yml already; this only reads the one value it needs."""
-    url = options.base_url
-    if url is None:
-        try:
-            url = yaml.safe_load((options.root / "content" / "site.yml").read_text(encoding="utf-8"))["base_url"]
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, KeyError):
-            return previous
-    if not isinstance(url, str) or "://" not in url:
-        return previous
-    return Site(title="", base_url=url.rstrip("/") + "/").base_path

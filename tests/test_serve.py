@@ -7,6 +7,7 @@ The browser side (reloads, live CSS, the overlay on screen) is in browser/test_s
 from __future__ import annotations
 
 import base64
+import gzip
 import http.client
 import json
 import os
@@ -22,6 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from dossier import search
 
 from .conftest import REPO, write_site
 
@@ -494,6 +497,62 @@ def test_a_save_during_a_slow_build_gets_a_build_after_it_and_requests_go_on(ser
     time.sleep(seconds + 0.5)
     status, _, body = server.request(f"{BASE}explainers/first-look/")
     assert b"Slow C" in body  # and it stays there: no later build of an older state
+
+
+def listening_socket(port: int) -> Socket:
+    """A websocket that has said hello, as livereload.js does: it hears every reload."""
+    socket_ = Socket(port, f"http://127.0.0.1:{port}")
+    socket_.send({"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]})
+    assert socket_.receive(5)["command"] == "hello"
+    return socket_
+
+
+def test_a_save_that_changes_no_page_reloads_nothing(served):
+    server = served()
+    socket_ = listening_socket(server.port)
+    builds = server.builds()
+    save(server.root / CARD, SITE[CARD] + "# an editor's note, in a YAML comment\n")
+    server.wait_for_output(rf"(?ms)(^built .*){{{builds + 1}}}")
+    assert socket_.receive(1) is None  # the same bytes everywhere: the open page stays as it is
+    save(server.root / CARD, SITE[CARD].replace("Shells sent to Russia", "Shells sent north"))
+    assert socket_.receive(20)["command"] == "reload"
+    socket_.close()
+
+
+def search_words(out: Path) -> bytes:
+    """The text of Pagefind's fragments (gzipped JSON, one per page) under OUT."""
+    return b"".join(gzip.decompress(path.read_bytes()) for path in sorted((out / "pagefind").rglob("*.pf_fragment")))
+
+
+def test_the_search_index_catches_up_once_the_editor_pauses(served):
+    server = served()
+    save(server.root / EXPLAINER, explainer_text("Quokkas of Wonsan"))
+    server.wait_for_page(f"{BASE}explainers/first-look/", lambda s, b: b"Quokkas of Wonsan" in b)
+    server.wait_for_output(r"search index updated in")
+    assert b"Quokkas of Wonsan" in search_words(server.root / "site")
+
+
+def test_a_save_stops_the_search_index_catching_up(served, tmp_path):
+    """With a Pagefind that takes 30 s, a save is still shown at once: it stops the catch-up."""
+    slow = tmp_path / "slow-pagefind"
+    slow.write_text(f"#!/bin/sh\nsleep 30\nexec {search.binary()} \"$@\"\n")
+    slow.chmod(0o755)
+    root = make_site(tmp_path / "site")
+    subprocess.run([sys.executable, str(REPO / "build.py"), "--root", str(root)], check=True, capture_output=True)
+    os.environ["PAGEFIND_BINARY_PATH"] = str(slow)  # for the server only: the first build made the index
+    try:
+        server = served(root)
+    finally:
+        del os.environ["PAGEFIND_BINARY_PATH"]
+    save(root / EXPLAINER, explainer_text("First save"))
+    server.wait_for_page(f"{BASE}explainers/first-look/", lambda s, b: b"First save" in b)
+    time.sleep(1.5)  # serve's pause: the catch-up is under way, in the slow Pagefind
+    started = time.monotonic()
+    save(root / EXPLAINER, explainer_text("Second save"))
+    server.wait_for_page(f"{BASE}explainers/first-look/", lambda s, b: b"Second save" in b, timeout=25)
+    assert time.monotonic() - started < 10, server.output
+    assert "search index updated" not in server.output and "error" not in server.output
+    assert not [p.name for p in root.iterdir() if p.name.startswith(".site.")]  # its scratch folder is gone
 
 
 # ----------------------------------------------------------------------------- errors
