@@ -98,7 +98,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Res
 
     problems = Problems()
     content = read_content(options, cache, problems)
-    theme = Theme.of(options.root, content)
+    theme = Theme.of(options.root, content, cache.folder / "layouts" if options.write else None)
     bodies = BodyStep(content, theme, options.root, cache)
     bodies.render(problems)
     index = build_index(content, bodies.rendered, cache.index.get("last"))
@@ -162,7 +162,7 @@ class Theme:
     published: dict[str, str]  # theme asset name -> published name (style.css -> style.3f2a1c9e.css)
 
     @classmethod
-    def of(cls, root: Path, content: Content) -> "Theme":
+    def of(cls, root: Path, content: Content, compiled: Path | None) -> "Theme":
         from . import render
         from .assets import fingerprint
         from .pages import Urls
@@ -171,7 +171,7 @@ class Theme:
         assets = theme_files(root, "assets")
         published = fingerprint(assets)
         env = render.environment(root, content.site, urls,
-                                 {name: f"{urls.base_path}assets/{published[name]}" for name in assets})
+                                 {name: f"{urls.base_path}assets/{published[name]}" for name in assets}, compiled)
         return cls(urls, env, assets, published)
 
     def static(self, root: Path, content: Content) -> dict[str, Path]:

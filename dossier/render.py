@@ -32,9 +32,37 @@ def theme_dirs(root: Path, kind: str) -> list[Path]:
     return unique
 
 
-def environment(root: Path, site: Site, urls: Urls, assets: dict[str, str]) -> jinja2.Environment:
+class CompiledLayouts(jinja2.BytecodeCache):
+    """Layouts compiled once, kept in this process (serve builds again and again) and, given a
+    folder, on disk for the next `build`. Jinja2 checks each against its layout's source."""
+
+    _memory: dict[str, bytes] = {}
+
+    def __init__(self, folder: Path | None = None):
+        self.files = None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.files = jinja2.FileSystemBytecodeCache(str(folder))
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self._memory.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+        elif self.files is not None:
+            self.files.load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._memory[bucket.key] = bucket.bytecode_to_string()
+        if self.files is not None:
+            self.files.dump_bytecode(bucket)
+
+
+def environment(root: Path, site: Site, urls: Urls, assets: dict[str, str],
+                compiled: Path | None = None) -> jinja2.Environment:
+    """The layouts' environment; `compiled` is a folder to keep compiled layouts in."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in theme_dirs(root, "layouts")]),
+        bytecode_cache=CompiledLayouts(compiled),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
