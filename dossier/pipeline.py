@@ -98,7 +98,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Res
 
     problems = Problems()
     content = read_content(options, cache, problems)
-    theme = Theme.of(options.root, content, cache.folder / "layouts" if options.write else None)
+    theme = Theme.of(options.root, content, cache.folder / "layouts" if options.write else None, problems)
     bodies = BodyStep(content, theme, options.root, cache)
     bodies.render(problems)
     index = build_index(content, bodies.rendered, cache.index.get("last"))
@@ -162,13 +162,14 @@ class Theme:
     published: dict[str, str]  # theme asset name -> published name (style.css -> style.3f2a1c9e.css)
 
     @classmethod
-    def of(cls, root: Path, content: Content, compiled: Path | None) -> "Theme":
+    def of(cls, root: Path, content: Content, compiled: Path | None, problems: Problems) -> "Theme":
         from . import render
         from .assets import fingerprint
         from .pages import Urls
 
         urls = Urls(content.site.base_url, content.site.base_path)
-        assets = theme_files(root, "assets")
+        assets = theme_files(root, "assets", problems)
+        _stop_on_errors(problems)
         published = fingerprint(assets)
         env = render.environment(root, content.site, urls,
                                  {name: f"{urls.base_path}assets/{published[name]}" for name in assets}, compiled)
@@ -287,8 +288,10 @@ def check_outputs(pages: list[Page], static: dict[str, Path], problems: Problems
         seen.add(rel)
 
 
-def theme_files(root: Path, kind: str) -> dict[str, Path]:
-    """Theme files by relative name; the site's own override the built-in ones."""
+def theme_files(root: Path, kind: str, problems: Problems) -> dict[str, Path]:
+    """Theme files by relative name; the site's own override the built-in ones.
+
+    A pipe or a device is an error: reading it could block the build, or never end."""
     from . import render
 
     found: dict[str, Path] = {}
@@ -298,5 +301,7 @@ def theme_files(root: Path, kind: str) -> dict[str, Path]:
             for name in sorted(filenames):
                 if not name.startswith("."):
                     path = Path(dirpath) / name
+                    if not path.is_file():
+                        problems.error(Mark(os.path.relpath(path, root)), "is not a regular file")
                     found.setdefault(path.relative_to(folder).as_posix(), path)
     return found

@@ -195,6 +195,8 @@ CATALOGUE = [
         "content/cards/pipe.yml:1:1: error: is not a regular file",
         "content/cards/sock.yml:1:1: error: is not a regular file",
         "content/media/pipe.png:1:1: error: is not a regular file"], within=30),
+    Case("fifo-in-the-theme", {"assets/pipe.css": Special("fifo")}, [
+        "assets/pipe.css:1:1: error: is not a regular file"], within=30),
     Case("folders-where-files-belong", {"content/cards/old": Special("folder"), "content/explainer": Special("folder"),
                                         "content/notes.md": "notes\n"}, [
         "content/cards/old:1:1: error: unexpected folder; content folders hold files only",
