@@ -15,6 +15,7 @@ Deleting the folder only costs time; a damaged one is ignored.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -315,9 +316,15 @@ class BuildCache:
         self.index.replace({"last": index})
         everything = self.fresh
         stores = self._stores()
-        for store in stores:
-            store.save(everything)
-        _write(self.folder / "core.pickle", core)
+        try:
+            for store in stores:
+                store.save(everything)
+            _write(self.folder / "core.pickle", core)
+        except OSError:  # a half-saved record must not be trusted: the next build starts afresh
+            _REMEMBERED.pop(self.folder, None)
+            with contextlib.suppress(OSError):
+                os.unlink(self.folder / "core.pickle")
+            raise
         _REMEMBERED[self.folder] = (_signature(self.folder / "core.pickle"), core,
                                     {store.name: store.data for store in stores})
 

@@ -132,9 +132,13 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Res
                 warnings=result.warnings, outputs=outputs, pages=len(pages), names=bodies.markdown.names,
                 search=searched, search_behind=behind, base_path=result.base_path, mirror=writer.token,
                 folders=writer.folders)
-    cache.save(core, bodies.markdown.used, records, bodies.fields_table(records),
-               Index(explainer_actors=index.explainer_actors, explainers_by_date=index.explainers_by_date,
-                     related=index.related))
+    try:
+        cache.save(core, bodies.markdown.used, records, bodies.fields_table(records),
+                   Index(explainer_actors=index.explainer_actors, explainers_by_date=index.explainers_by_date,
+                         related=index.related))
+    except OSError as exc:  # the site is in place; only the next build's head start is lost
+        result.warnings.append(Problem(Mark(".cache"), f"the site is built, but the build cache could not be "
+                                       f"saved ({exc.strerror or exc}); the next build starts afresh", "warning"))
     return result
 
 

@@ -452,3 +452,23 @@ def test_workers_change_nothing_and_edits_equal_clean_builds(corpus, tmp_path, m
         after = tree_digest(root / "site")
         assert after == tree_digest(alone / "site"), name
         assert 0 < rendered == len(changed_pages(before, after)) < total / 4, name
+
+
+def test_a_cache_that_cannot_be_saved_is_a_warning_and_the_next_build_starts_afresh(site, tmp_path, monkeypatch):
+    from dossier import cache, pipeline
+
+    total, _ = build(site)
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Full disk, ")
+
+    def full_disk(path, value):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cache, "_write", full_disk)
+        result = pipeline.build(pipeline.Options(root=site, out=site / "site"))
+    assert [str(w) for w in result.warnings] == [
+        ".cache:1:1: warning: the site is built, but the build cache could not be saved "
+        "(No space left on device); the next build starts afresh"]
+    assert "Full disk, " in (site / "site" / "cards" / "limousine-gift" / "index.html").read_text(encoding="utf-8")
+    assert build(site) == (total, 0)
+    assert_same_as_clean(site, tmp_path)
