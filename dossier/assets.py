@@ -8,14 +8,14 @@ stylesheet's url(...) references to them keep working.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 FINGERPRINTED = (".css", ".js", ".mjs")
 
 
-def fingerprint(sources: dict[str, Path]) -> dict[str, str]:
+def fingerprint(sources: dict[str, bytes]) -> dict[str, str]:
     """Each asset's name to the name it is published under, from a hash of its bytes."""
-    return {name: published_name(name, path.read_bytes()) for name, path in sources.items()}
+    return {name: published_name(name, data) for name, data in sources.items()}
 
 
 def published_name(name: str, data: bytes) -> str:

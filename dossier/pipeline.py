@@ -106,7 +106,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Res
     static = theme.static(options.root, content)
     check_outputs(pages, static, problems)
     _stop_on_errors(problems)
-    shapes = bodies.shapes(pages)
+    shapes = bodies.shapes(pages, theme.published)
     if not options.write:  # `check`: render every stale page for its errors; nothing is written
         for _ in bodies.render_pages(pages, shapes, _always, problems):
             pass
@@ -118,8 +118,8 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Res
         records = write_pages(writer, pages, shapes, bodies.render_pages(pages, shapes, writer.can_keep, problems),
                               cache)
         _stop_on_errors(problems)
-        for rel, path in static.items():
-            writer.put(rel, path, cache.checksum_of(path))
+        for rel, data in static.items():
+            writer.put(rel, data, cache.checksum_of(data) if isinstance(data, Path) else None)
         searched, behind = index_search(writer, pages, options, cache)
         outputs = writer.commit()
     except BaseException:
@@ -158,11 +158,15 @@ def read_content(options: Options, cache: BuildCache, problems: Problems) -> Con
 
 @dataclass
 class Theme:
-    """Step 2: the layouts' environment, the URL maker and the fingerprinted assets."""
+    """Step 2: the layouts' environment, the URL maker and the fingerprinted assets.
+
+    Each asset is read once: a save during the build cannot give pages a name made from
+    other bytes than those published under it.
+    """
 
     urls: Urls
     env: Any
-    assets: dict[str, Path]  # theme asset name -> the file (the site's own over the built-in)
+    assets: dict[str, bytes]  # theme asset name -> its bytes (the site's own over the built-in)
     published: dict[str, str]  # theme asset name -> published name (style.css -> style.3f2a1c9e.css)
 
     @classmethod
@@ -172,16 +176,17 @@ class Theme:
         from .pages import Urls
 
         urls = Urls(content.site.base_url, content.site.base_path)
-        assets = theme_files(root, "assets", problems)
+        files = theme_files(root, "assets", problems)
         _stop_on_errors(problems)
+        assets = {name: path.read_bytes() for name, path in files.items()}
         published = fingerprint(assets)
         env = render.environment(root, content.site, urls,
                                  {name: f"{urls.base_path}assets/{published[name]}" for name in assets}, compiled)
         return cls(urls, env, assets, published)
 
-    def static(self, root: Path, content: Content) -> dict[str, Path]:
+    def static(self, root: Path, content: Content) -> dict[str, bytes | Path]:
         """Files published as they are: theme assets under their fingerprinted names, and media."""
-        static = {f"assets/{self.published[name]}": path for name, path in self.assets.items()}
+        static: dict[str, bytes | Path] = {f"assets/{self.published[name]}": data for name, data in self.assets.items()}
         static.update({f"media/{m}": root / "content" / "media" / m for m in content.media})
         return static
 
@@ -208,10 +213,14 @@ class BodyStep:
         self.rendered = self.markdown.render_all(problems)
         _stop_on_errors(problems)
 
-    def shapes(self, pages: list[Page]) -> list[bytes | None]:
+    def shapes(self, pages: list[Page], published: dict[str, str]) -> list[bytes | None]:
+        """Each page's plan digest, with the assets' published names: a stylesheet saved after
+        the build's scan (which would have made it render every page) renders every page too."""
         from . import render_pages
+        from .deps import digest
 
-        shapes = render_pages.shapes(pages)
+        names = digest(sorted(published.items()))
+        shapes = [shape and digest((shape, names)) for shape in render_pages.shapes(pages)]
         for page, shape in zip(pages, shapes):
             self.fields.add(page, shape or b"")
         return shapes
@@ -281,11 +290,11 @@ def index_search(writer: output.Writer, pages: list[Page], options: Options,
     return made_from, False
 
 
-def check_outputs(pages: list[Page], static: dict[str, Path], problems: Problems) -> None:
+def check_outputs(pages: list[Page], static: dict[str, bytes | Path], problems: Problems) -> None:
     """Two things that would write the same output path are an error, never an overwrite."""
     seen: set[str] = set()
     origins = [(p.output, Mark(f"layouts/{p.template}")) for p in pages]
-    origins += [(rel, Mark(str(path))) for rel, path in static.items()]
+    origins += [(rel, Mark(str(data) if isinstance(data, Path) else rel)) for rel, data in static.items()]
     for rel, origin in origins:
         if rel in seen:
             problems.error(origin, f"would write {rel}, which another page or file already writes")
