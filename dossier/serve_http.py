@@ -11,6 +11,7 @@ them, so the application is composed here from livereload's handler classes inst
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import mimetypes
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from livereload.handlers import ForceReloadHandler, LiveReloadHandler, LiveReloadJSHandler
 from tornado import web
+from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketHandler
 
 from .serve_page import BUILD_PATH, MISSING_PAGE, decorate
@@ -30,6 +32,8 @@ from .serve_page import BUILD_PATH, MISSING_PAGE, decorate
 LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 WILDCARDS = ("", "0.0.0.0", "[::]")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+SEND_TIMEOUT = 10  # seconds a client may take to accept one piece of an answer before it is dropped
+PIECE = 256 * 1024  # site files are sent a piece at a time: a slow but steady client gets a big file
 
 
 @dataclass
@@ -89,11 +93,22 @@ def _is_ip(name: str) -> bool:
 
 
 class Guarded(web.RequestHandler):
-    """Refuses, with 403, a request whose Host header names a host this server is not."""
+    """Refuses, with 403, a request whose Host header names a host this server is not;
+    drops a client that does not accept what it is sent within SEND_TIMEOUT."""
 
     def prepare(self) -> None:
         if not self.settings["hosts"].allow(self.request.headers.get("Host", "")):
             raise web.HTTPError(403)
+
+    def flush(self, include_footers: bool = False) -> asyncio.Future[None]:
+        # tornado times out reading a request (server_limits), never writing the answer:
+        # a client that asks and never reads would hold its connection for good.
+        sent = super().flush(include_footers)
+        if not sent.done():
+            connection = self.request.connection
+            timer = asyncio.get_running_loop().call_later(SEND_TIMEOUT, connection.close)
+            sent.add_done_callback(lambda _: timer.cancel())
+        return sent
 
 
 class ReloadSocket(Guarded, LiveReloadHandler):
@@ -151,18 +166,25 @@ class SiteFiles(Guarded):
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
 
-    def get(self) -> None:
-        self._serve(body=True)
+    async def get(self) -> None:
+        data = self._serve()
+        try:
+            for start in range(0, len(data), PIECE):
+                self.write(data[start:start + PIECE])
+                await self.flush()
+        except StreamClosedError:  # the client left, or was dropped (Guarded.flush)
+            pass
 
     def head(self) -> None:
-        self._serve(body=False)
+        self._serve()
 
-    def _serve(self, body: bool) -> None:
+    def _serve(self) -> bytes:
+        """Set the answer's status and headers; its body."""
         preview = self.preview
         found = locate(preview.out, preview.base_path, self.request.path)
         if isinstance(found, str):
             self.redirect(found + (f"?{self.request.query}" if self.request.query else ""))
-            return
+            return b""
         data = read_regular(found, preview.out) if found else None
         if data is None:
             self.set_status(404)
@@ -173,8 +195,7 @@ class SiteFiles(Guarded):
             data = decorate(data, preview.build, preview.overlay)
         self.set_header("Content-Type", kind)
         self.set_header("Content-Length", len(data))
-        if body:
-            self.write(data)
+        return data
 
 
 def locate(out: Path, base_path: str, raw_path: str) -> Path | str | None:
@@ -257,8 +278,20 @@ def application(preview: Preview, hosts: Hosts, watcher: object) -> web.Applicat
 
 
 def server_limits() -> dict:
-    """tornado HTTPServer settings that bound what one client can hold (hardening, issue 5)."""
-    return {}
+    """tornado HTTPServer settings that bound what one client can hold (hardening, issue 5).
+
+    A preview answers GETs and the empty POST of /forcereload: a request whose head or body
+    is bigger, or slower, than a browser's is refused or dropped before it costs memory or a
+    connection for long. tornado's defaults would read a 100 MB body into memory and wait an
+    hour for a request's headers, or for the next request on a kept-alive connection.
+    """
+    return {
+        "max_header_size": 64 * 1024,  # request line and headers (a browser's are a few KB): else closed
+        "max_body_size": 64 * 1024,  # announced or chunked: else 400 before the body is read
+        "max_buffer_size": 1024 * 1024,  # what one connection's read buffer may hold
+        "idle_connection_timeout": 10,  # seconds to send a whole request head, and between kept-alive requests
+        "body_timeout": 10,  # seconds to send a whole body
+    }
 
 
 def reload_browsers(paths: list[str]) -> None:
