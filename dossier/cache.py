@@ -176,18 +176,23 @@ class BuildCache:
             self._lock = None
 
     def scan(self, options) -> tuple[bytes, dict[str, bytes]]:
-        """This build's epoch and the checksum of every content file."""
+        """This build's epoch and the checksum of every input file.
+
+        A layout change starts a new epoch (every page again). Assets are only inputs: pages
+        hold nothing of them but their published names, which are part of each page's plan.
+        """
         stats: dict[str, tuple] = {}
-        theme = {}
+        found = {}
         for kind in ("layouts", "assets"):
+            found[kind] = {}
             for n, folder in enumerate(theme_candidates(options.root, kind)):
                 if folder.is_dir():
-                    theme.update(self._checksums(folder, f"{kind}{n}/", stats))
+                    found[kind].update(self._checksums(folder, f"{kind}{n}/", stats))
         code = self._checksums(CODE, "code/", stats, suffix=".py")
-        inputs = self._checksums(options.root / "content", "content/", stats)
+        inputs = self._checksums(options.root / "content", "content/", stats) | found["assets"]
         self.core.stats = stats
         epoch = key(FORMAT, sys.version, _versions(), options.base_url, options.drafts, self.out,
-                    sorted(code.items()), sorted(theme.items()), inputs.get("content/site.yml"))
+                    sorted(code.items()), sorted(found["layouts"].items()), inputs.get("content/site.yml"))
         return bytes(epoch), inputs
 
     def _checksums(self, folder: Path, label: str, stats: dict, suffix: str = "") -> dict[str, bytes]:

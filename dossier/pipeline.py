@@ -219,7 +219,7 @@ class BodyStep:
         from . import render_pages
         from .deps import digest
 
-        names = digest(sorted(published.items()))
+        names = digest(sorted((name, as_) for name, as_ in published.items() if as_ != name))  # fingerprinted
         shapes = [shape and digest((shape, names)) for shape in render_pages.shapes(pages)]
         for page, shape in zip(pages, shapes):
             self.fields.add(page, shape or b"")

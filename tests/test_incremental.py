@@ -174,6 +174,21 @@ def test_a_layout_change_renders_everything_again(site, tmp_path):
     assert build(site) == (0, total)
 
 
+def test_an_asset_edit_renders_only_the_pages_that_name_it(site, tmp_path):
+    total, _ = build(site)
+    style = site / "assets" / "style.css"
+    style.write_text(style.read_text(encoding="utf-8") + "/* edited */\n", encoding="utf-8")
+    assert build(site) == (total, 0)  # every page links the stylesheet, by its fingerprinted name
+    assert_same_as_clean(site, tmp_path)
+    (site / "assets" / "extra.png").write_bytes(b"\x89PNG not really")
+    assert build(site) == (0, total)  # no page names it
+    assert (site / "site" / "assets" / "extra.png").read_bytes() == b"\x89PNG not really"
+    assert_same_as_clean(site, tmp_path)
+    (site / "assets" / "extra.png").unlink()
+    assert build(site) == (0, total)
+    assert not (site / "site" / "assets" / "extra.png").exists()
+
+
 def test_a_damaged_or_deleted_site_is_repaired(site, tmp_path):
     total, _ = build(site)
     page = site / "site" / "actors" / "iran" / "index.html"
