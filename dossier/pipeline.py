@@ -177,7 +177,6 @@ class Theme:
 
         urls = Urls(content.site.base_url, content.site.base_path)
         files = theme_files(root, "assets", problems)
-        _stop_on_errors(problems)
         assets = {name: path.read_bytes() for name, path in files.items()}
         published = fingerprint(assets)
         env = render.environment(root, content.site, urls,
@@ -316,5 +315,6 @@ def theme_files(root: Path, kind: str, problems: Problems) -> dict[str, Path]:
                     path = Path(dirpath) / name
                     if not path.is_file():
                         problems.error(Mark(os.path.relpath(path, root)), "is not a regular file")
-                    found.setdefault(path.relative_to(folder).as_posix(), path)
+                    else:
+                        found.setdefault(path.relative_to(folder).as_posix(), path)
     return found
