@@ -55,6 +55,11 @@ class Network:
                 self._adjacent[edge.b].append(edge)
         return self._adjacent.get(node, [])
 
+    def edge_between(self, a: str, b: str) -> Edge | None:
+        if not hasattr(self, "_between"):
+            self._between = {(edge.a, edge.b): edge for edge in self.edges}
+        return self._between.get((a, b) if a < b else (b, a))
+
     def strength(self) -> dict[str, int]:
         total: dict[str, int] = defaultdict(int)
         for edge in self.edges:
@@ -76,8 +81,10 @@ def network(nodes: Iterable[Node], relations: Iterable[tuple[str, str, str]],
                 stated[key].append(sentence)
     together: dict[tuple[str, str], int] = defaultdict(int)
     for group in groups:
-        for a, b in combinations(sorted(set(n for n in group if n in table)), 2):
-            together[(a, b)] += 1
+        members = sorted({n for n in group if n in table})
+        if len(members) > 1:  # most groups are a sentence naming one actor
+            for pair in combinations(members, 2):
+                together[pair] += 1
     edges = [Edge(a, b, tuple(stated.get((a, b), ())), together.get((a, b), 0))
              for a, b in sorted(set(stated) | set(together))]
     return Network(table, edges)
@@ -118,9 +125,9 @@ def draw_neighbourhood(net: Network, center: str, title: str, desc: str, limit: 
     for i, node in enumerate(around):
         angle = -math.pi / 2 + 2 * math.pi * i / len(around)
         positions[node] = (cx + rx * math.cos(angle), cy + ry * math.sin(angle))
-    keep = set(positions)
-    # the centre's ties, and the stated relations among its neighbours (co-mentions there would only clutter)
-    edges = [e for e in net.edges if e.a in keep and e.b in keep and (center in (e.a, e.b) or e.relations)]
+    # the centre's ties, and the stated relations among its neighbours (co-mentions there would only clutter);
+    # looked up pair by pair, not by a scan of every edge of the network for every actor
+    edges = ties + [e for a, b in combinations(around, 2) if (e := net.edge_between(a, b)) and e.relations]
     radius = {n: 7.0 for n in around}
     radius[center] = 14.0
     nodes = [net.nodes[n] for n in around]

@@ -82,8 +82,9 @@ def plan(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered]
             "lines mean more ties. The list below names every actor."),
         "jsonld": _jsonld_collection("Actors", urls.absolute(urls.path("actor"))),
     }, urls.path("actor")))
+    when = {slug: n for n, slug in enumerate(index.timeline)}  # each dated card's place on the timeline
     for actor in content.actors.values():
-        pages.append(_actor_page(actor, content, index, bodies, urls, net))
+        pages.append(_actor_page(actor, content, index, bodies, urls, net, when))
     for card in content.cards.values():
         pages.append(Page(f"cards/{card.slug}/index.html", "card.html", {
             "card": card,
@@ -145,11 +146,12 @@ def _explainer_page(explainer: Explainer, content: Content, index: Index,
     }, url)
 
 
-def _actor_page(actor: Actor, content: Content, index: Index,
-                bodies: dict[tuple[str, str], Rendered], urls: Urls, net: graph.Network) -> Page:
+def _actor_page(actor: Actor, content: Content, index: Index, bodies: dict[tuple[str, str], Rendered],
+                urls: Urls, net: graph.Network, when: dict[str, int]) -> Page:
     url = urls.path("actor", actor.slug)
-    named = set(index.actor_cards.get(actor.slug, []))  # one set, not one per timeline entry
-    dated = [content.cards[c] for c in index.timeline if c in named]
+    # its dated cards in timeline order: a sort of its own cards, not a scan of the whole timeline per actor
+    dated = [content.cards[c] for c in sorted((c for c in index.actor_cards.get(actor.slug, []) if c in when),
+                                              key=when.__getitem__)]
     ties = sorted(net.edges_of(actor.slug), key=lambda e: (-len(e.relations), -e.weight, net.nodes[e.other(actor.slug)].label))
     mentions: dict[tuple[str, str], list] = {}
     for backlink in index.mentions.get(actor.slug, []):
@@ -212,14 +214,14 @@ def actor_network(content: Content, index: Index, urls: Urls) -> graph.Network:
     nodes = [graph.Node(a.slug, a.name, urls.path("actor", a.slug), a.kind) for a in content.actors.values()]
     relations = [(actor.slug, r.label, r.actor.slug) for actor in content.actors.values() for r in actor.relations]
     sentences: dict[tuple[str, str, str], set[str]] = {}
-    for slug in sorted(index.mentions):
-        for backlink in index.mentions[slug]:
+    for slug, backlinks in index.mentions.items():
+        for backlink in backlinks:
             group = sentences.setdefault((backlink.kind, backlink.slug, backlink.mention.sentence), set())
             group.add(slug)
             if backlink.kind == "actor":
                 group.add(backlink.slug)  # a profile ties its actor to those it names
-    groups = [index.card_actors[c] for c in sorted(index.card_actors)] + [sorted(g) for _, g in sorted(sentences.items())]
-    return graph.network(nodes, relations, groups)
+    # unsorted: the network counts the groups, so their order does not matter (sorting them cost seconds)
+    return graph.network(nodes, relations, [*index.card_actors.values(), *sentences.values()])
 
 
 def draw_cards_timeline(cards: list[Card], title: str) -> str:
