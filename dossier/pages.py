@@ -189,7 +189,7 @@ def _actor_page(actor: Actor, content: Content, index: Index, bodies: dict[tuple
 
 def _actors_by_kind(content: Content) -> list[tuple[str, list[Actor]]]:
     groups = []
-    for kind, title in (("person", "People"), ("country", "Countries"), ("organization", "Organizations"), ("group", "Groups")):
+    for kind, title in (("person", "People"), ("country", "Countries"), ("organization", "Organisations"), ("group", "Groups")):
         members = sorted((a for a in content.actors.values() if a.kind == kind), key=lambda a: (a.name, a.slug))
         if members:
             groups.append((title, members))
