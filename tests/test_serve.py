@@ -26,7 +26,7 @@ import pytest
 
 from dossier import search
 
-from .conftest import REPO, write_site
+from .conftest import MINIMAL, REPO, write_site
 
 BASE = "/explainers/"
 SITE = {path: textwrap.dedent(text).lstrip("\n") for path, text in {
@@ -47,14 +47,7 @@ SITE = {path: textwrap.dedent(text).lstrip("\n") for path, text in {
 
         ![[shells]]
         """,
-    "content/actors/north-korea.md": """
-        ---
-        name: North Korea
-        kind: country
-        aliases: [Pyongyang]
-        ---
-        A country.
-        """,
+    "content/actors/north-korea.md": MINIMAL["content/actors/north-korea.md"],
     "content/cards/shells.yml": """
         title: Shells sent to Russia
         claim: "[[north-korea]] may have sent close to five million shells."
