@@ -145,7 +145,6 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Res
 def read_content(options: Options, cache: BuildCache, problems: Problems) -> Content:
     """Step 1: content/ into the model; stops the build if the files cannot make one."""
     from .load import load
-
     from .render import theme_dirs
 
     cache.check_theme(theme_dirs)
