@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ class Options:
     write: bool = True  # False for `check`
     today: dt.date | None = None
     search: bool = True  # False: keep the last search index as it is (serve, until the editor pauses)
+    stop: threading.Event | None = None  # set while the build runs: its search index is abandoned (serve)
 
 
 @dataclass
@@ -283,7 +285,7 @@ def index_search(writer: output.Writer, pages: list[Page], options: Options,
             writer.keep(rel)
         return cache.core.search, made_from != cache.core.search
     if html:
-        for rel, data in search.index_folder(writer.assembled(), options.out).items():
+        for rel, data in search.index_folder(writer.assembled(), options.out, options.stop).items():
             writer.put(rel, data)
     return made_from, False
 

@@ -1,8 +1,8 @@
 """Full-text search: Pagefind's index of the rendered pages, published under OUT/pagefind/.
 
 Pagefind reads the pages that mark their readable part with `data-pagefind-body`
-(the built-in theme marks explainers, actors and cards, each with a `kind`
-filter); a theme that marks no page gets every page indexed. The index is made
+(the built-in theme marks explainers, actors and cards, each with its `kind`
+as metadata); a theme that marks no page gets every page indexed. The index is made
 from the next site as the build assembled it, before it is swapped in, and is
 swapped in with the rest of the site: a site and its index never disagree.
 
@@ -17,10 +17,11 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 BUNDLE = "pagefind"  # the folder under OUT that search pages load pagefind.js from
-MARK = b"data-pagefind-body"
+POLL = 0.1  # seconds between looks at a build's stop event while Pagefind runs
 
 
 class SearchError(OSError):
@@ -28,15 +29,10 @@ class SearchError(OSError):
 
 
 class SearchStopped(SearchError):
-    """stop() ended the Pagefind run: the build that wanted the index is abandoned."""
+    """The build's stop event was set while Pagefind ran: the build is abandoned."""
 
 
-_running: set[subprocess.Popen] = set()  # Pagefind runs in progress, for stop()
-_stopping = False  # stop() was called: runs are ended as they start, until allow()
-_lock = threading.Lock()
-
-
-def index_folder(site: Path, out: Path) -> dict[str, bytes]:
+def index_folder(site: Path, out: Path, stop: threading.Event | None = None) -> dict[str, bytes]:
     """Pagefind's bundle for a whole site already assembled in a folder (the build's next site).
 
     Pagefind itself keeps to the pages marked `data-pagefind-body` when any page is marked.
@@ -47,60 +43,43 @@ def index_folder(site: Path, out: Path) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}",
                                      dir=out.parent) as scratch:
         bundle = Path(scratch) / "bundle"
-        run_pagefind(site, bundle)
+        run_pagefind(site, bundle, stop)
         return {f"{BUNDLE}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
                 for path in sorted(bundle.rglob("*")) if path.is_file()}
 
 
-def run_pagefind(site: Path, bundle: Path, timeout: float = 600) -> None:
+def run_pagefind(site: Path, bundle: Path, stop: threading.Event | None = None, timeout: float = 600) -> None:
+    """Run Pagefind over site into bundle; SearchStopped as soon as `stop` is set (serve sets it on a save)."""
     command = [str(binary()), "--site", str(site), "--output-path", str(bundle), "--silent"]
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    start_new_session=True)  # its own group: _kill ends whatever it started
     except OSError as exc:
         raise SearchError(f"search index: could not run Pagefind ({exc})") from None
-    with _lock:
-        _running.add(process)
-        if _stopping:
-            _kill(process)
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        _kill(process)
-        process.communicate()
-        raise SearchError(f"search index: could not run Pagefind ({exc})") from None
-    finally:
-        with _lock:
-            _running.discard(process)
-    if process.returncode < 0 and _stopping:
-        raise SearchStopped("search index: stopped")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            stdout, stderr = process.communicate(timeout=POLL)
+            break
+        except subprocess.TimeoutExpired:
+            if stop is not None and stop.is_set():
+                _kill(process)
+                raise SearchStopped("search index: stopped") from None
+            if time.monotonic() > deadline:
+                _kill(process)
+                raise SearchError(f"search index: Pagefind took more than {timeout:.0f} s") from None
     if process.returncode != 0:
         detail = (stderr or stdout).strip().splitlines()
         raise SearchError(f"search index: Pagefind failed ({detail[-1] if detail else f'exit {process.returncode}'})")
 
 
-def stop() -> None:
-    """End the Pagefind runs in progress, and those that start until allow() (from any thread).
-
-    serve does, when a save comes while the search index catches up."""
-    global _stopping
-    with _lock:
-        _stopping = True
-        for process in _running:
-            _kill(process)
-
-
 def _kill(process: subprocess.Popen) -> None:
+    """End Pagefind and whatever it started, and reap it."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):  # gone already
         pass
-
-
-def allow() -> None:
-    global _stopping
-    with _lock:
-        _stopping = False
+    process.communicate()
 
 
 def binary() -> Path:

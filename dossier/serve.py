@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import signal
 import socket
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -134,15 +135,15 @@ class Rebuilder:
         self.busy = False
         self.good = True  # the latest build was good (no overlay on the pages)
         self.search_behind = False  # the served search index is older than the pages
-        self.catching_up = False  # the build in progress only brings the search index up to date
+        self.stop_search: threading.Event | None = None  # set to stop the catch-up build in progress
 
     def changed(self, path: str) -> None:
         """A source changed (called on the loop)."""
         self.pending.add(path)
         self.last_change = asyncio.get_running_loop().time()
         self.wake.set()
-        if self.catching_up:
-            search.stop()
+        if self.stop_search is not None:
+            self.stop_search.set()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -177,11 +178,11 @@ class Rebuilder:
         self.show(outcome, changed)
 
     async def _catch_up_search(self) -> None:
-        self.catching_up = True
+        self.stop_search = threading.Event()
         try:
-            outcome = await self._attempt(self.options)
+            outcome = await self._attempt(dataclasses.replace(self.options, stop=self.stop_search))
         finally:
-            self.catching_up = False
+            self.stop_search = None
         if outcome.stopped:
             return
         if not outcome.good:  # the save's build has shown what is wrong; the next one will try again
@@ -194,7 +195,6 @@ class Rebuilder:
 
     async def _attempt(self, options: Options) -> Outcome:
         self.busy = True
-        search.allow()
         try:
             return await asyncio.get_running_loop().run_in_executor(self.pool, attempt, options)
         finally:
@@ -224,7 +224,8 @@ class Rebuilder:
         reload_browsers(reload_paths(changed, self.options.root, preview.base_path) if live else ["*"])
 
     def close(self) -> None:
-        search.stop()  # a search catch-up need not be waited for
+        if self.stop_search is not None:  # a search catch-up need not be waited for
+            self.stop_search.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
