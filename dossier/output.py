@@ -197,16 +197,24 @@ class Writer:
         """A folder holding the next site's pages as they stand, for a tool that reads them all.
 
         What is put afterwards is added as usual. Pages (.html) the next site will not have
-        are gone from it; other old files may still be there until the commit.
+        are gone from it; other old files stay until the commit, because a file put later with
+        the same bytes is kept where it is.
         """
         if not self.incremental:
             return self.stage
+        self._into_mirror([rel for rel in self._gone() if rel.endswith(".html")])
+        return self.mirror
+
+    def _gone(self) -> list[str]:
+        return sorted(set(self.records) - set(self.new))
+
+    def _into_mirror(self, gone: list[str]) -> None:
+        """Move the waiting files into the mirror and remove `gone` from it (no longer a twin of OUT)."""
         _forget_token(self.mirror)
         for rel, waiting in sorted(self.staged.items()):
             _move(waiting, self.mirror / rel)
         self.staged = {}
-        _remove(self.mirror, sorted(rel for rel in set(self.records) - set(self.new) if rel.endswith(".html")))
-        return self.mirror
+        _remove(self.mirror, gone)
 
     def _target(self, rel: str) -> Path:
         if self.incremental:  # waiting files have plain numbered names until the commit
@@ -235,7 +243,7 @@ class Writer:
     @property
     def changed(self) -> set[str]:
         """The files of the next site that are new or different, and those it no longer has."""
-        return set(self.written) | (set(self.records) - set(self.new))
+        return set(self.written) | set(self._gone())
 
     def abort(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
@@ -243,11 +251,8 @@ class Writer:
     def _commit_to_mirror(self) -> None:
         """Change the mirror into the next site, swap it with OUT, then level the old OUT with it."""
         mirror, out = self.mirror, self.out
-        gone = sorted(set(self.records) - set(self.new))
-        _forget_token(mirror)
-        for rel, waiting in sorted(self.staged.items()):
-            _move(waiting, mirror / rel)
-        _remove(mirror, gone)
+        gone = self._gone()
+        self._into_mirror(gone)
         untouched = folder_times(out, self.records) == self.folders  # else files were added to OUT by hand
         swap_in(mirror, out)
         if not untouched:  # the old OUT is no twin of the new one: make a new twin
