@@ -220,7 +220,7 @@ class BodyStep:
         from .deps import digest
 
         names = digest(sorted((name, as_) for name, as_ in published.items() if as_ != name))  # fingerprinted
-        shapes = [shape and digest((shape, names)) for shape in render_pages.shapes(pages)]
+        shapes = render_pages.shapes(pages, names)
         for page, shape in zip(pages, shapes):
             self.fields.add(page, shape or b"")
         return shapes

@@ -18,10 +18,12 @@ from .pages import Page
 from .problems import Problem, Problems
 
 
-def shapes(pages: list[Page]) -> list[bytes | None]:
-    """The digest of each page's plan: everything it shows but what its layouts read from models."""
+def shapes(pages: list[Page], assets: bytes = b"") -> list[bytes | None]:
+    """The digest of each page's plan: everything it shows but what its layouts read from models.
+
+    `assets` stands for the published asset names, which every page may link to."""
     def job(chunk: list[Page]) -> list[bytes | None]:
-        return [digest((p.output, p.template, p.url, p.in_sitemap, p.context)) for p in chunk]
+        return [digest((p.output, p.template, p.url, p.in_sitemap, p.context, assets)) for p in chunk]
     return render_pool.run(job, pages, cost=lambda page: 200)
 
 
