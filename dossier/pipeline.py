@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import output
 from .cache import BuildCache, Core, PageRecord
@@ -40,6 +40,9 @@ class Options:
     today: dt.date | None = None
     search: bool = True  # False: keep the last search index as it is (serve, until the editor pauses)
     stop: threading.Event | None = None  # set while the build runs: its search index is abandoned (serve)
+    # called with the Result as soon as the new site is in place, before the build cache is saved:
+    # serve reloads the browsers then (a failed save only adds a warning to the Result afterwards)
+    published: Callable[[Result], None] | None = None
 
 
 @dataclass
@@ -68,7 +71,7 @@ def build(options: Options) -> Result:
     try:
         epoch, inputs = cache.scan(options)
         cache.start(epoch)
-        result = _nothing_changed(options, cache, inputs) or _build(options, cache, inputs)
+        result = _nothing_changed(options, cache, inputs) or _build(options, cache, inputs, started)
     finally:
         cache.close()
         if collecting:
@@ -92,7 +95,7 @@ def _nothing_changed(options: Options, cache: BuildCache, inputs: dict[str, byte
                   base_path=core.base_path, search_behind=core.search_behind and not options.search)
 
 
-def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Result:
+def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], started: float) -> Result:
     """Every step; each reuses what the last build recorded wherever its inputs are unchanged."""
     # The steps' modules, imported here: a build that finds nothing changed needs none of them.
     from .index import Index, build_index
@@ -129,7 +132,10 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Res
         raise
     result = Result(pages=len(pages), files=len(outputs), rendered=bodies.pages_rendered,
                     unchanged=len(pages) - bodies.pages_rendered, warnings=problems.warnings,
-                    changed=sorted(writer.changed), base_path=content.site.base_path, search_behind=behind)
+                    changed=sorted(writer.changed), base_path=content.site.base_path, search_behind=behind,
+                    seconds=time.perf_counter() - started)
+    if options.published is not None:
+        options.published(result)
     core = Core(epoch=cache.core.epoch, inputs=inputs, stats=cache.core.stats, today=_today(options),
                 warnings=result.warnings, outputs=outputs, pages=len(pages), names=bodies.markdown.names,
                 search=searched, search_behind=behind, base_path=result.base_path, mirror=writer.token,

@@ -172,10 +172,23 @@ class Rebuilder:
             return False
 
     async def build(self, changed: set[str], first: bool = False) -> None:
-        """Build the current sources; then show the result (or the errors) and reload the browsers."""
-        options = self.options if first else dataclasses.replace(self.options, search=False)
+        """Build the current sources; then show the result (or the errors) and reload the browsers.
+
+        A good build is shown as soon as its site is in place, while it still saves its cache."""
+        loop = asyncio.get_running_loop()
+        shown: list[int] = []  # how many warnings the result had when it was shown
+
+        def published(result: Result) -> None:  # in the worker thread
+            shown.append(len(result.warnings))
+            loop.call_soon_threadsafe(self.show, Outcome(result=result), changed)
+
+        options = dataclasses.replace(self.options, search=self.options.search and first, published=published)
         outcome = await self._attempt(options)
-        self.show(outcome, changed)
+        if not shown or not outcome.good:  # not published, or it failed after (a bug in saving the cache)
+            self.show(outcome, changed)
+        else:  # a warning that the cache could not be saved comes after
+            self.reporter.problems(outcome.result.warnings[shown[0]:])
+            self.reporter.err.flush()
 
     async def _catch_up_search(self) -> None:
         self.stop_search = threading.Event()

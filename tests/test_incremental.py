@@ -487,3 +487,23 @@ def test_a_cache_that_cannot_be_saved_is_a_warning_and_the_next_build_starts_afr
     assert "Full disk, " in (site / "site" / "cards" / "limousine-gift" / "index.html").read_text(encoding="utf-8")
     assert build(site) == (total, 0)
     assert_same_as_clean(site, tmp_path)
+
+
+def test_the_site_is_published_before_the_build_cache_is_saved(site, monkeypatch):
+    """serve reloads the browsers from Options.published: it must come once the new site is
+    in place, and not wait for the cache (seconds on a large site)."""
+    from dossier import cache, pipeline
+
+    build(site)
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Published, ")
+    events = []
+    card = site / "site" / "cards" / "limousine-gift" / "index.html"
+    real_save = cache.BuildCache.save
+    monkeypatch.setattr(cache.BuildCache, "save", lambda *a, **k: (events.append("saved"), real_save(*a, **k)))
+
+    def published(result):
+        events.append(("published", result.rendered, "Published, " in card.read_text(encoding="utf-8")))
+
+    result = pipeline.build(pipeline.Options(root=site, out=site / "site", published=published))
+    assert events == [("published", result.rendered, True), "saved"]
+    assert result.rendered > 0
