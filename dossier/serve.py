@@ -9,8 +9,8 @@
                  and a freshness check, a stylesheet swapper, and the error overlay
 
 Every save reaches the browser: a burst of saves is one build of the last state; a save
-during a build gets another build after it; every finished build reloads the browsers at
-once. livereload's 3-second reload throttle lives in LiveReloadHandler.poll_tasks, its
+during a build gets another build after it; every build reloads the browsers as soon as
+its site is in place (before it saves its cache: Options.published). livereload's 3-second reload throttle lives in LiveReloadHandler.poll_tasks, its
 polling path, which is not used: builds call LiveReloadHandler.reload_waiters directly.
 A page that loads while a build finishes finds out when its websocket connects.
 """
