@@ -291,7 +291,7 @@ def index_search(writer: output.Writer, pages: list[Page], options: Options,
             writer.keep(rel)
         return cache.core.search, made_from != cache.core.search
     if html:
-        for rel, data in search.index_folder(writer.assembled(), options.out, options.stop).items():
+        for rel, data in search.index_folder(writer.assembled(), options.out, len(html), options.stop).items():
             writer.put(rel, data)
     return made_from, False
 

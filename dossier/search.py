@@ -22,6 +22,9 @@ from pathlib import Path
 
 BUNDLE = "pagefind"  # the folder under OUT that search pages load pagefind.js from
 POLL = 0.1  # seconds between looks at a build's stop event while Pagefind runs
+# Pagefind is given this long before it counts as hung: ~5 ms a page is usual (2 cores), so
+# this leaves 20 times that, on a loaded machine too. A fixed 600 s failed a 20,000-explainer site.
+BUDGET_BASE, BUDGET_PER_PAGE = 600.0, 0.1
 
 
 class SearchError(OSError):
@@ -32,10 +35,10 @@ class SearchStopped(SearchError):
     """The build's stop event was set while Pagefind ran: the build is abandoned."""
 
 
-def index_folder(site: Path, out: Path, stop: threading.Event | None = None) -> dict[str, bytes]:
+def index_folder(site: Path, out: Path, pages: int, stop: threading.Event | None = None) -> dict[str, bytes]:
     """Pagefind's bundle for a whole site already assembled in a folder (the build's next site).
 
-    Pagefind itself keeps to the pages marked `data-pagefind-body` when any page is marked.
+    `pages`, how many pages it holds, sets how long Pagefind may take (BUDGET_*). Pagefind itself keeps to the pages marked `data-pagefind-body` when any page is marked.
     The scratch folder sits beside OUT and is gone afterwards; named like the writer's temporary
     folders (".OUT.building-...-PID"), so that the next build clears it if this one is killed.
     """
@@ -43,7 +46,7 @@ def index_folder(site: Path, out: Path, stop: threading.Event | None = None) -> 
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}",
                                      dir=out.parent) as scratch:
         bundle = Path(scratch) / "bundle"
-        run_pagefind(site, bundle, stop)
+        run_pagefind(site, bundle, stop, BUDGET_BASE + BUDGET_PER_PAGE * pages)
         return {f"{BUNDLE}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
                 for path in sorted(bundle.rglob("*")) if path.is_file()}
 

@@ -177,3 +177,26 @@ def test_read_only_out_stops_the_build_and_keeps_the_previous_site(tmp_path):
     assert found["stderr"].startswith("error: cannot write the site: Read-only file system")
     assert found["after"] == found["before"]
     assert found["leftovers"] == []
+
+
+def test_a_hung_pagefind_is_ended_after_a_budget_that_grows_with_the_site(tmp_path, monkeypatch):
+    """A Pagefind that never finishes must not hang the build; one that is merely slow on a
+    large site must not be cut off (a fixed 600 s failed a 20,000-explainer build)."""
+    from dossier import search
+
+    started = tmp_path / "started"
+    hung = tmp_path / "pagefind-hung"
+    hung.write_text(f"#!/bin/sh\necho $$ > {started}\nexec sleep 600\n")
+    hung.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(hung))
+    monkeypatch.setattr(search, "BUDGET_BASE", 0.5)
+    monkeypatch.setattr(search, "BUDGET_PER_PAGE", 0.1)
+    site = tmp_path / "site"
+    site.mkdir()
+    began = time.monotonic()
+    with pytest.raises(search.SearchError, match=r"Pagefind took more than 2 s"):
+        search.index_folder(site, tmp_path / "out", pages=15)  # 0.5 s + 15 x 0.1 s
+    assert 1.8 < time.monotonic() - began < 10
+    with pytest.raises(ProcessLookupError):  # ended, with whatever it started
+        os.kill(int(started.read_text()), 0)
+    assert not list(tmp_path.glob(".out.building-search*"))  # its scratch folder is gone
