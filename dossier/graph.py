@@ -5,6 +5,10 @@ Pure functions: plain data in, an SVG string out. Layouts are deterministic
 (sorted inputs, fixed starting positions, a fixed number of steps, coordinates
 rounded), so the same input always gives the same bytes. Colours come from the
 page's stylesheet through classes, so the pictures follow dark mode.
+
+Being pure, a drawing can be kept and reused whenever the very same inputs come
+again: each `draw_*` function first picks what it will show (cheap), then asks the
+memo for the picture of exactly that, which the serve preview's next build reuses.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from html import escape
 from itertools import combinations
-from typing import Iterable
+from typing import Callable, Collection, Iterable
 
 # ------------------------------------------------------------------ the data
 
@@ -60,6 +64,15 @@ class Network:
             self._between = {(edge.a, edge.b): edge for edge in self.edges}
         return self._between.get((a, b) if a < b else (b, a))
 
+    def ties(self, node: str) -> list[Edge]:
+        """Its edges, strongest first: stated relations, then weight, then the other end's label."""
+        if not hasattr(self, "_ties"):
+            self._ties: dict[str, list[Edge]] = {}
+        if node not in self._ties:  # sorted once: an actor's page lists them, its neighbourhood draws the first
+            self._ties[node] = sorted(self.edges_of(node), key=lambda e: (-len(e.relations), -e.weight,
+                                                                          self.nodes[e.other(node)].label))
+        return self._ties[node]
+
     def strength(self) -> dict[str, int]:
         total: dict[str, int] = defaultdict(int)
         for edge in self.edges:
@@ -69,7 +82,7 @@ class Network:
 
 
 def network(nodes: Iterable[Node], relations: Iterable[tuple[str, str, str]],
-            groups: Iterable[Iterable[str]]) -> Network:
+            groups: Iterable[Collection[str]]) -> Network:
     """Nodes joined by relations (subject, label, object) and by co-mentions (each group names its nodes together)."""
     table = {node.id: node for node in nodes}
     stated: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -81,10 +94,11 @@ def network(nodes: Iterable[Node], relations: Iterable[tuple[str, str, str]],
                 stated[key].append(sentence)
     together: dict[tuple[str, str], int] = defaultdict(int)
     for group in groups:
+        if len(group) < 2:  # most groups are a sentence naming one actor
+            continue
         members = sorted({n for n in group if n in table})
-        if len(members) > 1:  # most groups are a sentence naming one actor
-            for pair in combinations(members, 2):
-                together[pair] += 1
+        for pair in combinations(members, 2):
+            together[pair] += 1
     edges = [Edge(a, b, tuple(stated.get((a, b), ())), together.get((a, b), 0))
              for a, b in sorted(set(stated) | set(together))]
     return Network(table, edges)
@@ -100,41 +114,52 @@ def draw_network(net: Network, title: str, desc: str, limit: int = 40, id_prefix
     if not chosen:
         return ""
     keep = set(chosen)
-    edges = [e for e in net.edges if e.a in keep and e.b in keep]
+    edges = tuple(e for e in net.edges if e.a in keep and e.b in keep)
+    return _drawings.get(_draw_network, tuple(net.nodes[n] for n in chosen), tuple(strength[n] for n in chosen),
+                         edges, title, desc, id_prefix)
+
+
+def _draw_network(nodes: tuple[Node, ...], strengths: tuple[int, ...], edges: tuple[Edge, ...],
+                  title: str, desc: str, id_prefix: str) -> str:
+    """The network's picture, from exactly what it shows (the memo's key)."""
     width, height = 760, 520
+    chosen = [node.id for node in nodes]
     positions = _force_layout(chosen, edges, width - 240, height - 90)
     positions = {n: (x + 120, y + 45) for n, (x, y) in positions.items()}
-    radius = {n: 5 + min(9, math.sqrt(strength[n])) for n in chosen}
+    radius = {n: 5 + min(9, math.sqrt(s)) for n, s in zip(chosen, strengths)}
     return _svg(width, height, title, desc, id_prefix, "graph-network",
-                _edges_svg(edges, positions)
-                + _nodes_svg([net.nodes[n] for n in chosen], positions, radius, (width / 2, height / 2)))
+                _edges_svg(edges, positions) + _nodes_svg(nodes, positions, radius, (width / 2, height / 2)))
 
 
 def draw_neighbourhood(net: Network, center: str, title: str, desc: str, limit: int = 12,
                        id_prefix: str = "hood") -> str:
     """One node in the middle, its strongest ties around it; '' when it has none."""
-    ties = sorted(net.edges_of(center), key=lambda e: (-len(e.relations), -e.weight, net.nodes[e.other(center)].label))
-    ties = ties[:limit]
+    ties = tuple(net.ties(center)[:limit])
     if not ties:
         return ""
-    around = [e.other(center) for e in ties]
+    around = tuple(net.nodes[e.other(center)] for e in ties)
+    # the stated relations among its neighbours (co-mentions there would only clutter);
+    # looked up pair by pair, not by a scan of every edge of the network for every actor
+    among = tuple(e for a, b in combinations(around, 2) if (e := net.edge_between(a.id, b.id)) and e.relations)
+    return _drawings.get(_draw_neighbourhood, net.nodes[center], around, ties, among, title, desc, id_prefix)
+
+
+def _draw_neighbourhood(center: Node, around: tuple[Node, ...], ties: tuple[Edge, ...], among: tuple[Edge, ...],
+                        title: str, desc: str, id_prefix: str) -> str:
+    """The neighbourhood's picture, from exactly what it shows (the memo's key)."""
     width, height = 600, 440
     cx, cy = width / 2, height / 2
     rx, ry = 140, 150
-    positions = {center: (cx, cy)}
+    positions = {center.id: (cx, cy)}
     for i, node in enumerate(around):
         angle = -math.pi / 2 + 2 * math.pi * i / len(around)
-        positions[node] = (cx + rx * math.cos(angle), cy + ry * math.sin(angle))
-    # the centre's ties, and the stated relations among its neighbours (co-mentions there would only clutter);
-    # looked up pair by pair, not by a scan of every edge of the network for every actor
-    edges = ties + [e for a, b in combinations(around, 2) if (e := net.edge_between(a, b)) and e.relations]
-    radius = {n: 7.0 for n in around}
-    radius[center] = 14.0
-    nodes = [net.nodes[n] for n in around]
+        positions[node.id] = (cx + rx * math.cos(angle), cy + ry * math.sin(angle))
+    radius = {node.id: 7.0 for node in around}
+    radius[center.id] = 14.0
     return _svg(width, height, title, desc, id_prefix, "graph-network graph-neighbourhood",
-                _edges_svg(edges, positions, emphasis=center)
-                + _nodes_svg(nodes, positions, radius, (cx, cy))
-                + _center_svg(net.nodes[center], positions[center], radius[center]))
+                _edges_svg(ties + among, positions, emphasis=center.id)
+                + _nodes_svg(around, positions, radius, (cx, cy))
+                + _center_svg(center, positions[center.id], radius[center.id]))
 
 
 @dataclass(frozen=True)
@@ -152,6 +177,11 @@ def draw_timeline(moments: list[Moment], title: str, desc: str, id_prefix: str =
     """A drawn line of dated items, numbered in order; a long gap is shortened and marked with a break."""
     if not moments:
         return ""
+    return _drawings.get(_draw_timeline, tuple(moments), title, desc, id_prefix)
+
+
+def _draw_timeline(moments: tuple[Moment, ...], title: str, desc: str, id_prefix: str) -> str:
+    """The timeline's picture (its arguments are the memo's key)."""
     unit, margin, axis = 30.0, 28.0, 42.0
     xs, breaks, x = [], [], margin
     for i, moment in enumerate(moments):
@@ -186,6 +216,47 @@ def draw_timeline(moments: list[Moment], title: str, desc: str, id_prefix: str =
     return _svg(width, height, title, desc, id_prefix, "graph-timeline", "".join(parts))
 
 
+# ------------------------------------------------------------------ the memo
+
+
+class _Memo:
+    """Drawings by the drawing function and its arguments: everything the SVG is made from.
+
+    Those functions are pure and take plain frozen data, so a picture kept under its exact
+    inputs is right by construction. Two generations keep the memo bounded: each build
+    (`next_generation`) keeps what it uses and lets go of what the build before it made
+    and it did not ask for, so a long preview session holds at most two builds' pictures.
+    """
+
+    def __init__(self, limit: int = 200_000):
+        self.current: dict[tuple, str] = {}
+        self.previous: dict[tuple, str] = {}
+        self.limit = limit  # a backstop for callers that never start a generation
+
+    def get(self, draw: Callable[..., str], *args) -> str:
+        key = (draw, args)
+        svg = self.current.get(key)
+        if svg is None:
+            svg = self.previous.get(key)
+            if svg is None:
+                svg = draw(*args)
+            if len(self.current) >= self.limit:
+                self.next_generation()
+            self.current[key] = svg
+        return svg
+
+    def next_generation(self) -> None:
+        self.previous, self.current = self.current, {}
+
+
+_drawings = _Memo()
+
+
+def next_generation() -> None:
+    """A new build begins: the drawings the last one made are kept only if this one uses them."""
+    _drawings.next_generation()
+
+
 # ------------------------------------------------------------------ helpers
 
 
@@ -197,7 +268,7 @@ def _svg(width: float, height: float, title: str, desc: str, prefix: str, cls: s
             f'{body}</svg>')
 
 
-def _edges_svg(edges: list[Edge], positions: dict[str, tuple[float, float]], emphasis: str = "") -> str:
+def _edges_svg(edges: Iterable[Edge], positions: dict[str, tuple[float, float]], emphasis: str = "") -> str:
     parts = ['<g class="net-edges" aria-hidden="true">']
     for edge in sorted(edges, key=lambda e: (e.weight, e.a, e.b)):
         (x1, y1), (x2, y2) = positions[edge.a], positions[edge.b]
@@ -211,7 +282,7 @@ def _edges_svg(edges: list[Edge], positions: dict[str, tuple[float, float]], emp
     return "".join(parts)
 
 
-def _nodes_svg(nodes: list[Node], positions: dict[str, tuple[float, float]], radius: dict[str, float],
+def _nodes_svg(nodes: Iterable[Node], positions: dict[str, tuple[float, float]], radius: dict[str, float],
                center: tuple[float, float]) -> str:
     parts = ['<g class="net-nodes">']
     for node in sorted(nodes, key=lambda n: n.id):
@@ -254,7 +325,7 @@ def _wrap(label: str, width: int = 16) -> list[str]:
     return [label[:cut], label[cut + 1:]]
 
 
-def _force_layout(order: list[str], edges: list[Edge], width: float, height: float,
+def _force_layout(order: list[str], edges: Iterable[Edge], width: float, height: float,
                   steps: int = 160) -> dict[str, tuple[float, float]]:
     """Fruchterman-Reingold from fixed starting points on a circle; scaled into width x height."""
     n = len(order)

@@ -7,6 +7,8 @@ the site works wherever that path is served.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +67,7 @@ def names(content: Content) -> dict[str, str]:
 def plan(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered], urls: Urls) -> list[Page]:
     """All pages, in a fixed order."""
     site = content.site
+    graph.next_generation()  # drawings the last build made and this one does not draw again are let go
     net = actor_network(content, index, urls)
     pages = [Page("index.html", "home.html", {
         "explainers": [content.explainers[s] for s in index.explainers_by_date],
@@ -152,11 +155,11 @@ def _actor_page(actor: Actor, content: Content, index: Index, bodies: dict[tuple
     # its dated cards in timeline order: a sort of its own cards, not a scan of the whole timeline per actor
     dated = [content.cards[c] for c in sorted((c for c in index.actor_cards.get(actor.slug, []) if c in when),
                                               key=when.__getitem__)]
-    ties = sorted(net.edges_of(actor.slug), key=lambda e: (-len(e.relations), -e.weight, net.nodes[e.other(actor.slug)].label))
-    mentions: dict[tuple[str, str], list] = {}
+    ties = net.ties(actor.slug)
+    mentions: dict[tuple[str, str], list] = defaultdict(list)
     for backlink in index.mentions.get(actor.slug, []):
-        if (backlink.kind, backlink.slug) != ("actor", actor.slug):
-            mentions.setdefault((backlink.kind, backlink.slug), []).append(backlink.mention)
+        if backlink.slug != actor.slug or backlink.kind != "actor":  # not its own profile naming it
+            mentions[backlink.kind, backlink.slug].append(backlink.mention)
     item_of = {"explainer": content.explainers, "card": content.cards, "actor": content.actors}
     jsonld = {"@context": "https://schema.org", "@type": JSONLD_TYPES[actor.kind],
               "@id": urls.absolute(url) + "#actor", "name": actor.name, "url": urls.absolute(url)}
@@ -213,10 +216,10 @@ def actor_network(content: Content, index: Index, urls: Urls) -> graph.Network:
     """Actors tied by their relations and by being named together (in a card, or in one sentence)."""
     nodes = [graph.Node(a.slug, a.name, urls.path("actor", a.slug), a.kind) for a in content.actors.values()]
     relations = [(actor.slug, r.label, r.actor.slug) for actor in content.actors.values() for r in actor.relations]
-    sentences: dict[tuple[str, str, str], set[str]] = {}
+    sentences: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # a set made only for a new sentence
     for slug, backlinks in index.mentions.items():
         for backlink in backlinks:
-            group = sentences.setdefault((backlink.kind, backlink.slug, backlink.mention.sentence), set())
+            group = sentences[backlink.kind, backlink.slug, backlink.mention.sentence]
             group.add(slug)
             if backlink.kind == "actor":
                 group.add(backlink.slug)  # a profile ties its actor to those it names
@@ -226,11 +229,16 @@ def actor_network(content: Content, index: Index, urls: Urls) -> graph.Network:
 
 def draw_cards_timeline(cards: list[Card], title: str) -> str:
     """Dated cards as a drawn line; dot N links to item N of the page's list (id tl-N)."""
-    moments = [graph.Moment(_first_day(c.date).toordinal(), c.date.year, _human(c.date), c.title, f"#tl-{n}")
-               for n, c in enumerate(cards, start=1)]
+    moments = [graph.Moment(*_day_and_label(c.date), c.title, f"#tl-{n}") for n, c in enumerate(cards, start=1)]
     desc = (f"{len(cards)} dated fact cards, oldest first, as numbered dots on a line; "
             "a long gap is shortened and marked with a break. Each number matches the list that follows.")
     return graph.draw_timeline(moments, title, desc)
+
+
+@functools.lru_cache(maxsize=4096)  # a card is on the timeline and on each of its actors' pages; dates repeat
+def _day_and_label(date: PartialDate) -> tuple[int, int, str]:
+    """A date as a timeline moment places it: (ordinal day, year, label)."""
+    return _first_day(date).toordinal(), date.year, _human(date)
 
 
 def _first_day(date: PartialDate) -> dt.date:

@@ -1,0 +1,100 @@
+"""Drawings are kept across builds in one process (the preview), and that never changes a byte.
+
+The plan draws an SVG for the actors index, for each actor's neighbourhood and for each
+timeline. `graph` keeps each drawing under its exact inputs for the next build; here a
+counter on the drawing functions shows what a build really drew.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dossier import graph, pipeline
+
+from .conftest import REPO, tree_digest
+from .test_incremental import clean_build, edit, stub_pagefind  # noqa: F401  (a reproducible search bundle)
+
+DRAWINGS = ("_draw_network", "_draw_neighbourhood", "_draw_timeline")
+
+
+@pytest.fixture
+def draws(monkeypatch) -> dict[str, int]:
+    """How many times each drawing function really drew (not served from the memo)."""
+    counts = dict.fromkeys(DRAWINGS, 0)
+    for name in DRAWINGS:
+        def counted(*args, _draw=getattr(graph, name), _name=name):
+            counts[_name] += 1
+            return _draw(*args)
+        monkeypatch.setattr(graph, name, counted)
+    return counts
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    for folder in ("content", "layouts", "assets"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root
+
+
+def build_here(root: Path, draws: dict[str, int]) -> dict[str, int]:
+    """A build in this process, as the preview makes it; what it drew."""
+    for name in draws:
+        draws[name] = 0
+    pipeline.build(pipeline.Options(root=root, out=root / "site"))
+    return dict(draws)
+
+
+def test_rebuilds_in_one_process_draw_only_what_changed_and_equal_clean_builds(site, tmp_path, draws):
+    actors = len(list((site / "content" / "actors").glob("*.md")))
+    first = build_here(site, draws)
+    assert first["_draw_network"] == 1 and first["_draw_neighbourhood"] > actors / 2 and first["_draw_timeline"] > 1
+
+    # a claim's wording: no picture changes, none is drawn again
+    edit(site / "content/cards/iran-drones.yml", 'claim: "', 'claim: "Reportedly, ')
+    assert build_here(site, draws) == dict.fromkeys(DRAWINGS, 0)
+    assert tree_digest(site / "site") == clean_build(site, tmp_path / "clean1")
+
+    # a card now names Zimbabwe too: new ties for it and the card's actors, the rest are kept
+    edit(site / "content/cards/iran-drones.yml", 'claim: "', 'claim: "[[zimbabwe]] and ')
+    drawn = build_here(site, draws)
+    assert 0 < drawn["_draw_neighbourhood"] < actors / 2 and drawn["_draw_network"] == 1
+    assert tree_digest(site / "site") == clean_build(site, tmp_path / "clean2")
+
+    # a neighbour's kind (a class on its dot) is in its neighbours' pictures, though no tie changed
+    edit(site / "content/actors/iran.md", "kind: country", "kind: organization")
+    drawn = build_here(site, draws)
+    assert drawn["_draw_neighbourhood"] > 1 and drawn["_draw_timeline"] == 0
+    assert tree_digest(site / "site") == clean_build(site, tmp_path / "clean3")
+
+
+def neighbours(kind: str) -> graph.Network:
+    nodes = [graph.Node("a", "Alpha", "/a/"), graph.Node("b", "Beta", "/b/", kind), graph.Node("c", "Gamma", "/c/")]
+    return graph.network(nodes, [("b", "meets", "c")], [["a", "b"], ["a", "c"]])
+
+
+def test_the_memo_is_keyed_on_every_input_of_the_drawing(draws):
+    graph.next_generation()
+    graph.next_generation()  # an empty memo
+    first = graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
+    assert graph.draw_neighbourhood(neighbours("person"), "a", "T", "D") == first
+    assert draws["_draw_neighbourhood"] == 1
+    other = graph.draw_neighbourhood(neighbours("group"), "a", "T", "D")  # a neighbour's kind, nothing else
+    assert draws["_draw_neighbourhood"] == 2 and other == first.replace("net-person", "net-group") != first
+    assert graph.draw_neighbourhood(neighbours("person"), "a", "T", "D2") != first  # its description
+
+
+def test_the_memo_keeps_two_builds_worth_of_drawings(draws):
+    graph.next_generation()
+    graph.next_generation()
+    graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
+    graph.next_generation()  # the next build still finds it...
+    graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
+    assert draws["_draw_neighbourhood"] == 1
+    graph.next_generation()
+    graph.next_generation()  # ...but not after a build that did not use it
+    graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
+    assert draws["_draw_neighbourhood"] == 2
