@@ -23,6 +23,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Callable
 
 _RENAME_EXCHANGE = 2
 
@@ -163,6 +164,7 @@ class Writer:
         self.stage.mkdir(parents=True)
         self._folders: set[Path] = {self.stage}
         self.token = uuid.uuid4().hex
+        self._settle: Callable[[], None] | None = None  # what settle() does after the commit
 
     def can_keep(self, rel: str, digest: bytes | None = None) -> bool:
         """Whether the previous file at rel is intact (and, given a digest, has these bytes)."""
@@ -226,19 +228,30 @@ class Writer:
         return target
 
     def commit(self) -> dict[str, Record]:
-        """Swap the next site in for OUT; returns its files' records (and sets self.folders)."""
+        """Swap the next site in for OUT; returns its files' records (and sets self.folders).
+
+        The mirror is brought level with the new OUT by settle(), which the build calls once
+        the site is published: the editor's browser need not wait for it."""
         try:
             if self.incremental:
-                self._commit_to_mirror()
+                self._swap_mirror()
             else:
                 swap_in(self.stage, self.out)  # the stage holds the previous site now, if any
-                shutil.rmtree(self.stage, ignore_errors=True)
-                if self.mirror is not None:
-                    self._make_mirror()
-        finally:
+                self._settle = self._make_mirror if self.mirror is not None else None
+        except BaseException:
             shutil.rmtree(self.stage, ignore_errors=True)
+            raise
         self.folders = folder_times(self.out, self.new)
         return self.new
+
+    def settle(self) -> None:
+        """After commit(): bring the mirror level with OUT for the next build, and clear the stage."""
+        try:
+            if self._settle is not None:
+                self._settle()
+        finally:
+            self._settle = None
+            shutil.rmtree(self.stage, ignore_errors=True)
 
     @property
     def changed(self) -> set[str]:
@@ -248,15 +261,17 @@ class Writer:
     def abort(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
 
-    def _commit_to_mirror(self) -> None:
-        """Change the mirror into the next site, swap it with OUT, then level the old OUT with it."""
-        mirror, out = self.mirror, self.out
+    def _swap_mirror(self) -> None:
+        """Change the mirror into the next site and swap it with OUT; settle() levels the old OUT."""
         gone = self._gone()
         self._into_mirror(gone)
-        untouched = folder_times(out, self.records) == self.folders  # else files were added to OUT by hand
-        swap_in(mirror, out)
-        if not untouched:  # the old OUT is no twin of the new one: make a new twin
-            return self._make_mirror()
+        untouched = folder_times(self.out, self.records) == self.folders  # else files were added to OUT by hand
+        swap_in(self.mirror, self.out)
+        # the old OUT is a twin of the new one but for what this build changed; else make a new twin
+        self._settle = (lambda: self._level_mirror(gone)) if untouched else self._make_mirror
+
+    def _level_mirror(self, gone: list[str]) -> None:
+        mirror, out = self.mirror, self.out
         for rel in sorted(self.written):
             temp = mirror / f".{self.token}"
             if not _link(out / rel, temp):
@@ -354,6 +369,7 @@ def write_site(out: Path, files: dict[str, bytes | Path]) -> None:
     except BaseException:
         writer.abort()
         raise
+    writer.settle()
 
 
 def swap_in(new: Path, out: Path) -> None:

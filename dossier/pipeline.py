@@ -134,8 +134,11 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                     unchanged=len(pages) - bodies.pages_rendered, warnings=problems.warnings,
                     changed=sorted(writer.changed), base_path=content.site.base_path, search_behind=behind,
                     seconds=time.perf_counter() - started)
-    if options.published is not None:
-        options.published(result)
+    try:
+        if options.published is not None:
+            options.published(result)
+    finally:
+        writer.settle()  # the mirror, levelled with the new site for the next build
     core = Core(epoch=cache.core.epoch, inputs=inputs, stats=cache.core.stats, today=_today(options),
                 warnings=result.warnings, outputs=outputs, pages=len(pages), names=bodies.markdown.names,
                 search=searched, search_behind=behind, base_path=result.base_path, mirror=writer.token,

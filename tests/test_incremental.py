@@ -491,19 +491,23 @@ def test_a_cache_that_cannot_be_saved_is_a_warning_and_the_next_build_starts_afr
 
 def test_the_site_is_published_before_the_build_cache_is_saved(site, monkeypatch):
     """serve reloads the browsers from Options.published: it must come once the new site is
-    in place, and not wait for the cache (seconds on a large site)."""
-    from dossier import cache, pipeline
+    in place, and wait neither for the mirror's levelling nor for the cache (seconds on a
+    large site)."""
+    from dossier import cache, output, pipeline
 
     build(site)
     edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Published, ")
     events = []
     card = site / "site" / "cards" / "limousine-gift" / "index.html"
     real_save = cache.BuildCache.save
+    real_settle = output.Writer.settle
     monkeypatch.setattr(cache.BuildCache, "save", lambda *a, **k: (events.append("saved"), real_save(*a, **k)))
+    monkeypatch.setattr(output.Writer, "settle", lambda *a, **k: (events.append("settled"), real_settle(*a, **k)))
 
     def published(result):
         events.append(("published", result.rendered, "Published, " in card.read_text(encoding="utf-8")))
 
     result = pipeline.build(pipeline.Options(root=site, out=site / "site", published=published))
-    assert events == [("published", result.rendered, True), "saved"]
+    assert events == [("published", result.rendered, True), "settled", "saved"]
     assert result.rendered > 0
+    assert build(site) == (0, result.pages)  # and the levelled mirror and the cache serve the next build
