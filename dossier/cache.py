@@ -9,7 +9,9 @@ One folder per output folder (`.cache/dossier/<id>/`) holds
 The epoch is a checksum of the generator's code, the layouts, the assets, site.yml and the
 build options: when it differs, nothing recorded is used. Input checksums are content
 hashes; a file's stat (size, mtime, ctime, inode) only saves re-reading it, and only when it
-was last changed well before it was hashed (git's rule against racy timestamps).
+was last changed well before it was hashed (git's rule against racy timestamps). A content
+file's model object is recorded under the checksum of its bytes, so a file the scan finds
+unchanged is not even opened by the loader (`Memo`).
 Deleting the folder only costs time; a damaged one is ignored.
 """
 
@@ -41,10 +43,11 @@ if TYPE_CHECKING:  # the no-change path imports none of the rendering machinery
     from .deps import Fields, Reads
     from .model import Content
 
-FORMAT = 1  # bump when what is stored changes
+FORMAT = 2  # bump when what is stored changes (2: items and versions keyed by checksums of bytes, not text)
 SHARDS = 32
 RACY_NS = 2_000_000_000  # a file changed this close to its hashing is hashed again next time
 CODE = Path(__file__).resolve().parent
+UNREADABLE, NOT_REGULAR = b"unreadable", b"not a regular file"  # the scan's stand-ins for a checksum
 THEMES = (CODE.parent,)  # where render.theme_dirs may find layouts/ and assets/ besides ROOT (checked)
 
 
@@ -122,6 +125,11 @@ def _shard(k: Any) -> int:
     return (k[0] if isinstance(k, bytes) else zlib.crc32(repr(k).encode())) % SHARDS
 
 
+def _hasher() -> Any:
+    """The checksum of a file's bytes: one function for the scan and the loader, so theirs agree."""
+    return hashlib.blake2b(digest_size=16)
+
+
 def key(*parts: Any) -> bytes:
     """A store key: a checksum of strings."""
     h = hashlib.blake2b(digest_size=16)
@@ -145,6 +153,7 @@ class BuildCache:
         self.fields = Store(self.folder, "fields")
         self.index = Store(self.folder, "index")  # "last": what of the last index the next may reuse
         self.hashes: dict[str, bytes] = {}  # this build's checksum of each content file read
+        self.scanned: dict[str, bytes] = {}  # the scan's checksum of each regular content file, not a link
         self._used_items: set[bytes] = set()
         self._remembered: dict[str, dict] | None = None
 
@@ -189,14 +198,20 @@ class BuildCache:
                 if folder.is_dir():
                     found[kind].update(self._checksums(folder, f"{kind}{n}/", stats))
         code = self._checksums(CODE, "code/", stats, suffix=".py")
-        inputs = self._checksums(options.root / "content", "content/", stats) | found["assets"]
+        self.scanned = {}
+        inputs = self._checksums(options.root / "content", "content/", stats, plain=self.scanned) | found["assets"]
         self.core.stats = stats
         epoch = key(FORMAT, sys.version, _versions(), options.base_url, options.drafts, self.out,
                     sorted(code.items()), sorted(found["layouts"].items()), inputs.get("content/site.yml"))
         return bytes(epoch), inputs
 
-    def _checksums(self, folder: Path, label: str, stats: dict, suffix: str = "") -> dict[str, bytes]:
-        """label/relative path -> checksum of every file under folder (links to folders: where they lead)."""
+    def _checksums(self, folder: Path, label: str, stats: dict, suffix: str = "",
+                   plain: dict | None = None) -> dict[str, bytes]:
+        """label/relative path -> checksum of every file under folder (links to folders: where they lead).
+
+        `plain`, if given, gets the checksums of the regular files that are not links: only the
+        bytes of those were hashed, so only those are a checksum of what the loader would read.
+        """
         found: dict[str, bytes] = {}
         old = self.core.stats
         settled = time.time_ns() - RACY_NS
@@ -206,7 +221,7 @@ class BuildCache:
             try:
                 entries = list(os.scandir(where))
             except OSError:
-                found[prefix] = b"unreadable"
+                found[prefix] = UNREADABLE
                 continue
             for entry in entries:
                 name = prefix + entry.name
@@ -215,7 +230,9 @@ class BuildCache:
                 elif entry.is_symlink() and os.path.isdir(entry.path):  # not followed; where it leads counts
                     found[name + "/"] = os.readlink(entry.path).encode()
                 elif not suffix or entry.name.endswith(suffix):
-                    found[name] = self._checksum(entry, old, stats, settled)
+                    checksum = found[name] = self._checksum(entry, old, stats, settled)
+                    if plain is not None and checksum not in (UNREADABLE, NOT_REGULAR) and not entry.is_symlink():
+                        plain[name] = checksum
         return found
 
     @staticmethod
@@ -224,17 +241,17 @@ class BuildCache:
         try:
             st = entry.stat()
             if not S_ISREG(st.st_mode):  # a pipe or a device is never opened: it could block or never end
-                return b"not a regular file"
+                return NOT_REGULAR
             stat_key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
             before = old.get(entry.path)
             if before and before[0] == stat_key and before[2]:
                 checksum = before[1]
             else:
                 with open(entry.path, "rb") as handle:
-                    checksum = hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).digest()
+                    checksum = hashlib.file_digest(handle, _hasher).digest()
             stats[entry.path] = (stat_key, checksum, st.st_mtime_ns < settled and st.st_ctime_ns < settled)
         except OSError:
-            return b"unreadable"
+            return UNREADABLE
         if entry.is_symlink():  # where it leads matters too (the loader refuses links out of the root)
             return checksum + os.readlink(entry.path).encode()
         return checksum
@@ -289,24 +306,9 @@ class BuildCache:
                 fields.add(item, self.hashes.get(item.path, b""))
         return fields
 
-    def memo(self) -> Callable[..., Any]:
+    def memo(self) -> "Memo":
         """For load(): a file read into a model object last time is not read again."""
-        used = self._used_items
-
-        def read(reader, slug: str, rel: str, text: str, problems: Problems):
-            checksum = key(text)
-            self.hashes[rel] = checksum
-            item_key = key(reader.__name__, slug, rel, checksum.hex())
-            used.add(item_key)
-            item = self.items.get(item_key)
-            if item is None:
-                before = len(problems.items)
-                item = reader(slug, rel, text, problems)
-                if item is not None and len(problems.items) == before:
-                    self.items.put(item_key, item)
-            return item
-
-        return read
+        return Memo(self)
 
     def _stores(self) -> tuple[Store, ...]:
         return (self.items, self.bodies, self.pages, self.fields, self.index)
@@ -332,6 +334,50 @@ class BuildCache:
             raise
         _REMEMBERED[self.folder] = (_signature(self.folder / "core.pickle"), core,
                                     {store.name: store.data for store in stores})
+
+
+class Memo:
+    """What each content file was read into last time, found by the checksum of its bytes.
+
+    Every file load() keeps gets its checksum into `cache.hashes` (the version deps.Fields
+    compares), whether its object is recalled or read again: both are checksums of bytes.
+    """
+
+    def __init__(self, cache: BuildCache):
+        self.cache = cache
+
+    def recall(self, reader: Callable[..., Any], slug: str, rel: str) -> Any:
+        """The object an unchanged file was read into last time, without opening it; None: read it.
+
+        Only for a file the scan hashed (a regular file, not a link): its checksum is then that of
+        the very bytes the loader would read, and an object is recorded only for bytes that
+        passed every check.
+        """
+        checksum = self.cache.scanned.get(rel)
+        if checksum is None:
+            return None
+        item_key = key(reader.__name__, slug, rel, checksum.hex())
+        item = self.cache.items.get(item_key)
+        if item is not None:
+            self.cache.hashes[rel] = checksum
+            self.cache._used_items.add(item_key)
+        return item
+
+    def read(self, reader: Callable[..., Any], slug: str, rel: str, data: bytes, text: str,
+             problems: Problems) -> Any:
+        """`reader(slug, rel, text, problems)`, or what it made of these bytes last time."""
+        hasher = _hasher()
+        hasher.update(data)  # what was read, which a save since the scan may have changed
+        checksum = self.cache.hashes[rel] = hasher.digest()
+        item_key = key(reader.__name__, slug, rel, checksum.hex())
+        self.cache._used_items.add(item_key)
+        item = self.cache.items.get(item_key)
+        if item is None:
+            before = len(problems.items)
+            item = reader(slug, rel, text, problems)
+            if item is not None and len(problems.items) == before:  # a file with problems is read again
+                self.cache.items.put(item_key, item)
+        return item
 
 
 # What this process last saved in each cache folder, with the stat of its core.pickle: a

@@ -8,13 +8,23 @@ import re
 import stat
 import unicodedata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from . import fields as f
 from .model import (ACTOR_KINDS, CARD_STATUSES, Actor, Alias, Body, Card, Content, Explainer,
                     Relation, Site, SlugRef, Source)
 from .problems import Mark, Problems, did_you_mean
 from .yamlstrict import parse
+
+
+class Memo(Protocol):
+    """What each file was read into last time (the build cache's cache.Memo)."""
+
+    def recall(self, reader: Callable[..., Any], slug: str, rel: str) -> Any: ...
+
+    def read(self, reader: Callable[..., Any], slug: str, rel: str, data: bytes, text: str,
+             problems: Problems) -> Any: ...
+
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 KINDS = {"explainers": ".md", "actors": ".md", "cards": ".yml"}
@@ -67,11 +77,11 @@ CARD = {
 
 
 def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | None = None,
-         today: dt.date | None = None, memo: Callable[..., Any] | None = None) -> Content | None:
+         today: dt.date | None = None, memo: Memo | None = None) -> Content | None:
     """Load and validate everything under ROOT/content; None when a file could not be read as content.
 
-    `memo(reader, slug, rel, text, problems)`, if given, stands in for `reader(slug, rel, text, problems)`:
-    the build cache passes one that reuses what an unchanged file was read into last time.
+    `memo`, if given, is the build cache's record of what each file was read into last time:
+    a regular file the cache's scan found unchanged is not opened again.
     """
     content_dir = root / "content"
     if not content_dir.is_dir():
@@ -83,12 +93,15 @@ def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | N
     content = Content(site=site) if site else None
     readers: dict[str, Callable[..., Any]] = {"explainers": _explainer, "actors": _actor, "cards": _card}
     for kind, paths in files.items():
-        for path, rel in paths:
-            text = _read_text(root, path, problems, rel)
-            if text is None:
-                continue
-            reader = readers[kind]
-            item = memo(reader, path.stem, rel, text, problems) if memo else reader(path.stem, rel, text, problems)
+        reader = readers[kind]
+        for path, rel, plain in paths:
+            item = memo.recall(reader, path.stem, rel) if memo and plain else None  # links are always read
+            if item is None:
+                data = _read_bytes(path, rel, problems)
+                text = None if data is None else _decode(rel, data, problems)
+                if text is None:
+                    continue
+                item = memo.read(reader, path.stem, rel, data, text, problems) if memo else reader(path.stem, rel, text, problems)
             if item is not None and content is not None:
                 getattr(content, kind)[item.slug] = item
     if content is None or problems.errors:
@@ -124,13 +137,14 @@ def _load_site(root: Path, problems: Problems, base_url: str | None) -> Site | N
                 description=values.get("description", ""), language=language)
 
 
-def _content_files(root: Path, problems: Problems) -> dict[str, list[tuple[Path, str]]]:
-    """The files of each kind as (path, path relative to root), sorted; misplaced, misnamed and unsafe files are problems.
+def _content_files(root: Path, problems: Problems) -> dict[str, list[tuple[Path, str, bool]]]:
+    """The files of each kind as (path, path relative to root, plain), sorted; misplaced, misnamed and unsafe files are problems.
 
-    Names starting with '.' are skipped (editors' and systems' hidden files).
+    Plain: a regular file, not a link, when listed. Names starting with '.' are skipped
+    (editors' and systems' hidden files).
     """
     _check_content_entries(root, problems)
-    found: dict[str, list[tuple[Path, str]]] = {kind: [] for kind in KINDS}
+    found: dict[str, list[tuple[Path, str, bool]]] = {kind: [] for kind in KINDS}
     seen: dict[str, str] = {}  # slug -> first path
     misnamed: list[tuple[Path, str]] = []
     real_root = root.resolve()
@@ -139,11 +153,18 @@ def _content_files(root: Path, problems: Problems) -> dict[str, list[tuple[Path,
         if not _is_folder(root, folder, problems):
             continue
         real_folder = folder.resolve()
-        for name in sorted(os.listdir(folder)):
+        inside = real_folder.is_relative_to(real_root)
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+        for entry in entries:
+            name = entry.name
             if name.startswith("."):
                 continue
             path, rel = folder / name, f"content/{kind}/{name}"  # rel spelled out: relative_to() costs at 10,000 files
-            if not _is_safe_regular_file(real_root, path, rel, problems, real_folder=real_folder):
+            # A regular file, not a link, in a folder inside the root passes every check of
+            # _is_safe_regular_file: the listing's file type spares them (a cost at 10,000 files).
+            plain = inside and _is_plain(entry)
+            if not plain and not _is_safe_regular_file(real_root, path, rel, problems, real_folder=real_folder):
                 continue
             if path.suffix != suffix:
                 problems.error(Mark(rel), f"unexpected file in content/{kind}/: {kind} are '{suffix}' files")
@@ -159,7 +180,7 @@ def _content_files(root: Path, problems: Problems) -> dict[str, list[tuple[Path,
                 problems.error(Mark(rel), f"slug '{path.stem}' is already used by {seen[path.stem]}; slugs are unique across explainers, actors and cards")
                 continue
             seen[path.stem] = rel
-            found[kind].append((path, rel))
+            found[kind].append((path, rel, plain))
     for path, suffix in misnamed:
         problems.error(Mark(_rel(root, path)), _misnamed(path.name, path.stem, suffix, seen))
     return found
@@ -196,6 +217,14 @@ def _is_folder(root: Path, folder: Path, problems: Problems) -> bool:
     return False
 
 
+def _is_plain(entry: os.DirEntry) -> bool:
+    """Whether a listed file is a regular file and not a link (known from the listing on most systems)."""
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:  # its type could not be read: the full checks say why
+        return False
+
+
 def _is_safe_regular_file(real_root: Path, path: Path, rel: str, problems: Problems, noun: str = "file",
                           folder: str = "unexpected folder; content folders hold files only",
                           real_folder: Path | None = None) -> bool:
@@ -204,11 +233,12 @@ def _is_safe_regular_file(real_root: Path, path: Path, rel: str, problems: Probl
     `real_folder`, path's folder resolved, spares resolving each file that is not a link (a cost at 10,000 files).
     """
     try:
-        if real_folder is not None and not os.path.islink(path):
-            real = real_folder / path.name
-        else:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
             real = path.resolve(strict=True)
-        mode = os.stat(path).st_mode
+            mode = os.stat(path).st_mode
+        else:  # not a link: its own stat says what it is
+            real = real_folder / path.name if real_folder is not None else path.resolve(strict=True)
     except (OSError, RuntimeError):
         problems.error(Mark(rel), "is a broken symbolic link or a link loop")
         return False
@@ -234,6 +264,12 @@ def suggest_slug(name: str) -> str:
 def _read_text(root: Path, path: Path, problems: Problems, rel: str | None = None) -> str | None:
     """A file's text, or None after reporting why it can't be read as UTF-8 text (`rel`: path from root, if known)."""
     rel = rel or _rel(root, path)
+    data = _read_bytes(path, rel, problems)
+    return None if data is None else _decode(rel, data, problems)
+
+
+def _read_bytes(path: Path, rel: str, problems: Problems) -> bytes | None:
+    """A regular file's bytes, or None after reporting why they can't be read (or are too many)."""
     try:  # non-blocking, so that a pipe put in place of the file can't hang the build
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
@@ -246,6 +282,11 @@ def _read_text(root: Path, path: Path, problems: Problems, rel: str | None = Non
     if len(data) > MAX_FILE_BYTES:
         problems.error(Mark(rel), f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; content files are text of a few pages")
         return None
+    return data
+
+
+def _decode(rel: str, data: bytes, problems: Problems) -> str | None:
+    """A file's bytes as text with newlines only, or None after reporting why they are not UTF-8 text."""
     if data.startswith(b"\xef\xbb\xbf"):
         problems.error(Mark(rel), "starts with a byte-order mark (BOM); save it as UTF-8 without BOM")
         return None
