@@ -92,3 +92,26 @@ def test_a_broken_save_shows_the_errors_and_a_fixed_save_brings_the_site_back(pa
     save(server.root / CARD, SITE[CARD].replace("Shells sent to Russia", "Shells, fixed"))
     expect(overlay).to_have_count(0, timeout=15_000)
     expect(page.get_by_text("Shells, fixed").first).to_be_visible()
+
+
+def test_a_save_is_swapped_into_the_open_page_where_the_editor_was_reading(page, served):
+    """No reload: the page keeps its scroll position and its state; a page with scripts of
+    its own (search) is reloaded instead."""
+    server = served()
+    page.set_viewport_size({"width": 800, "height": 300})
+    open_connected(page, server.url + PAGE)
+    page.evaluate("() => { window.__kept = 'no reload happened'; window.scrollTo(0, 200); }")
+    scrolled = page.evaluate("() => window.scrollY")
+    assert scrolled > 0, "the fixture page should be taller than the window"
+    save(server.root / EXPLAINER, explainer_text("Swapped in"))
+    expect(page.locator("h1")).to_have_text("Swapped in", timeout=15_000)
+    assert page.evaluate("() => [window.__kept, window.scrollY, document.title]") == [
+        "no reload happened", scrolled, page.title()]
+    assert "Swapped in" in page.title()
+    assert page.locator('meta[name="dossier-build"]').count() == 1
+
+    page.goto(server.url + "search/")
+    page.wait_for_function("() => window.__connected === true", timeout=15_000)
+    page.evaluate("() => { window.__kept = 'still here'; }")
+    save(server.root / EXPLAINER, explainer_text("Reloaded search"))
+    page.wait_for_function("() => window.__kept === undefined", timeout=15_000)
