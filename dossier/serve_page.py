@@ -59,6 +59,9 @@ if(document.querySelector(own)||doc.querySelector(own)||sheets(doc)!==sheets(doc
 var x=window.scrollX,y=window.scrollY,head=document.head;
 Array.prototype.slice.call(head.children).forEach(function(el){if(!el.matches(kept)){el.remove();}});
 Array.prototype.slice.call(doc.head.children).forEach(function(el){if(!el.matches(kept)){head.appendChild(el);}});
+var html=document.documentElement,next=doc.documentElement;
+Array.prototype.slice.call(html.attributes).forEach(function(a){if(!next.hasAttribute(a.name)){html.removeAttribute(a.name);}});
+Array.prototype.slice.call(next.attributes).forEach(function(a){html.setAttribute(a.name,a.value);});
 document.body.replaceWith(doc.body);window.scrollTo(x,y);
 document.dispatchEvent(new CustomEvent("dossier:swapped"));})
 .catch(function(){window.location.reload();});};

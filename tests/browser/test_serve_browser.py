@@ -108,6 +108,11 @@ def test_a_save_is_swapped_into_the_open_page_where_the_editor_was_reading(page,
     assert page.evaluate("() => [window.__kept, window.scrollY, document.title]") == [
         "no reload happened", scrolled, page.title()]
     assert "Swapped in" in page.title()
+    assert page.evaluate("() => document.documentElement.lang") == "en"
+    site_yml = server.root / "content" / "site.yml"
+    save(site_yml, site_yml.read_text() + "language: fr\n")  # the <html> element's attributes follow too
+    page.wait_for_function("() => document.documentElement.lang === 'fr'", timeout=15_000)
+    assert page.evaluate("() => window.__kept") == "no reload happened"
     assert page.locator('meta[name="dossier-build"]').count() == 1
 
     page.goto(server.url + "search/")
