@@ -119,6 +119,15 @@ def example_site(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def themed_example_site(tmp_path: Path) -> Path:
+    """The example site, copied, with a copy of the theme (so the test sees only its own changes)."""
+    root = tmp_path / "root"
+    for folder in ("content", "layouts", "assets"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root
+
+
 # Browser fixtures (Debian's chromium driven by Playwright), defined once here for every folder:
 # a second definition in a sub-folder would start a second Playwright in the same thread.
 from .browser_fixtures import (  # noqa: E402,F401 - fixtures

@@ -46,12 +46,8 @@ def stub_pagefind(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Path:
-    """The example site, copied, with a copy of the theme (so the test sees only its own changes)."""
-    root = tmp_path / "root"
-    for folder in ("content", "layouts", "assets"):
-        shutil.copytree(REPO / folder, root / folder)
-    return root
+def site(themed_example_site: Path) -> Path:
+    return themed_example_site
 
 
 def build(root: Path, *args: str) -> tuple[int, int]:

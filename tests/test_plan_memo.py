@@ -7,14 +7,13 @@ counter on the drawing functions shows what a build really drew.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from dossier import graph, pipeline
 
-from .conftest import REPO, tree_digest
+from .conftest import tree_digest
 from .test_incremental import clean_build, edit, stub_pagefind  # noqa: F401  (a reproducible search bundle)
 
 DRAWINGS = ("_draw_network", "_draw_neighbourhood", "_draw_timeline")
@@ -33,11 +32,8 @@ def draws(monkeypatch) -> dict[str, int]:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    for folder in ("content", "layouts", "assets"):
-        shutil.copytree(REPO / folder, root / folder)
-    return root
+def site(themed_example_site: Path) -> Path:
+    return themed_example_site
 
 
 def build_here(root: Path, draws: dict[str, int]) -> dict[str, int]:
