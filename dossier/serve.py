@@ -10,8 +10,9 @@
 
 Every save reaches the browser: a burst of saves is one build of the last state; a save
 during a build gets another build after it; every build reloads the browsers as soon as
-its site is in place (before it saves its cache: Options.published). livereload's 3-second reload throttle lives in LiveReloadHandler.poll_tasks, its
-polling path, which is not used: builds call LiveReloadHandler.reload_waiters directly.
+its site is in place (before it saves its cache: Options.published). livereload's 3-second
+reload throttle lives in LiveReloadHandler.poll_tasks, its polling path, which is not
+used: builds call LiveReloadHandler.reload_waiters directly.
 A page that loads while a build finishes finds out when its websocket connects.
 """
 
@@ -179,8 +180,9 @@ class Rebuilder:
         shown: list[int] = []  # how many warnings the result had when it was shown
 
         def published(result: Result) -> None:  # in the worker thread
-            shown.append(len(result.warnings))
-            loop.call_soon_threadsafe(self.show, Outcome(result=result), changed)
+            shown.append(len(result.warnings))  # a copy is shown: the save may still add a warning to it
+            loop.call_soon_threadsafe(self.show, Outcome(result=dataclasses.replace(result, warnings=list(result.warnings))),
+                                      changed)
 
         options = dataclasses.replace(self.options, search=self.options.search and first, published=published)
         outcome = await self._attempt(options)
