@@ -14,6 +14,8 @@ The build is a one-way pipeline, one module a step:
 Incremental builds: `cache.py` keeps the last build's record in ROOT/.cache,
 `deps.py` says what each page and body was made from, `render_bodies.py` and
 `render_pages.py` render only what changed (`render_pool.py` on every core).
+In a process that builds again and again (serve), `reuse.py` also hands back the last
+build's plan of every page whose inputs did not change.
 """
 
 __version__ = "0.1.0"

@@ -156,6 +156,8 @@ class BuildCache:
         self.scanned: dict[str, bytes] = {}  # the scan's checksum of each regular content file, not a link
         self._used_items: set[bytes] = set()
         self._remembered: dict[str, dict] | None = None
+        # what the last build planned (pipeline.Planned), if this process saved it (reuse.py)
+        self.planned: Any = None
 
     def open(self, write: bool = True) -> "BuildCache":
         """Take the lock (a second build into the same folder waits) and read the core record.
@@ -173,6 +175,7 @@ class BuildCache:
         remembered = _REMEMBERED.get(self.folder)
         if remembered and remembered[0] == _signature(self.folder / "core.pickle"):
             self.core, self._remembered = dataclasses.replace(remembered[1]), remembered[2]
+            self.planned = remembered[3]
             return self
         core = _read(self.folder / "core.pickle")
         if isinstance(core, Core):
@@ -314,8 +317,10 @@ class BuildCache:
         return (self.items, self.bodies, self.pages, self.fields, self.index)
 
     def save(self, core: Core, bodies_used: set[bytes], pages: dict[str, PageRecord], fields: dict,
-             index: Any) -> None:
-        """Record this build: written only after its site was swapped in."""
+             index: Any, planned: Any = None) -> None:
+        """Record this build: written only after its site was swapped in.
+
+        `planned`, what it planned, is only remembered in this process."""
         self.items.keep_only(self._used_items)
         self.bodies.keep_only(bodies_used)
         self.pages.replace(pages)
@@ -333,7 +338,7 @@ class BuildCache:
                 os.unlink(self.folder / "core.pickle")
             raise
         _REMEMBERED[self.folder] = (_signature(self.folder / "core.pickle"), core,
-                                    {store.name: store.data for store in stores})
+                                    {store.name: store.data for store in stores}, planned)
 
 
 class Memo:
@@ -381,8 +386,9 @@ class Memo:
 
 
 # What this process last saved in each cache folder, with the stat of its core.pickle: a
-# long-running process (serve) then skips reading its own records back from disk.
-_REMEMBERED: dict[Path, tuple[tuple | None, Core, dict[str, dict]]] = {}
+# long-running process (serve) then skips reading its own records back from disk, and
+# keeps the pages it planned (BuildCache.planned).
+_REMEMBERED: dict[Path, tuple[tuple | None, Core, dict[str, dict], Any]] = {}
 
 
 def _signature(path: Path) -> tuple | None:

@@ -223,38 +223,36 @@ class _Memo:
     """Drawings by the drawing function and its arguments: everything the SVG is made from.
 
     Those functions are pure and take plain frozen data, so a picture kept under its exact
-    inputs is right by construction. Two generations keep the memo bounded: each build
-    (`next_generation`) keeps what it uses and lets go of what the build before it made
-    and it did not ask for, so a long preview session holds at most two builds' pictures.
+    inputs is right by construction. After each plan the memo keeps only the drawings its
+    pages show (`keep_only`), whether drawn for them or held by pages the plan took over
+    from the last build (reuse.py): a long preview session holds one site's pictures.
     """
 
     def __init__(self, limit: int = 200_000):
-        self.current: dict[tuple, str] = {}
-        self.previous: dict[tuple, str] = {}
-        self.limit = limit  # a backstop for callers that never start a generation
+        self.drawings: dict[tuple, str] = {}
+        self.limit = limit  # a backstop for callers that never say what to keep
 
     def get(self, draw: Callable[..., str], *args) -> str:
         key = (draw, args)
-        svg = self.current.get(key)
+        svg = self.drawings.get(key)
         if svg is None:
-            svg = self.previous.get(key)
-            if svg is None:
-                svg = draw(*args)
-            if len(self.current) >= self.limit:
-                self.next_generation()
-            self.current[key] = svg
+            svg = draw(*args)
+            if len(self.drawings) >= self.limit:
+                self.drawings.clear()
+            self.drawings[key] = svg
         return svg
 
-    def next_generation(self) -> None:
-        self.previous, self.current = self.current, {}
+    def keep_only(self, shown: Iterable[str | None]) -> None:
+        held = {id(svg) for svg in shown}  # the very strings get() handed out
+        self.drawings = {key: svg for key, svg in self.drawings.items() if id(svg) in held}
 
 
 _drawings = _Memo()
 
 
-def next_generation() -> None:
-    """A new build begins: the drawings the last one made are kept only if this one uses them."""
-    _drawings.next_generation()
+def keep_only(shown: Iterable[str | None]) -> None:
+    """A plan is made: of the drawings kept, only those its pages show are kept for the next."""
+    _drawings.keep_only(shown)
 
 
 # ------------------------------------------------------------------ helpers

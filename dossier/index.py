@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .markup import Mention, Position, Rendered
 from .model import Content, Source
 
 
-@dataclass(frozen=True)
-class Backlink:
-    """A mention of an actor, seen from the actor: where it is and what it says."""
+class Backlink(NamedTuple):
+    """A mention of an actor, seen from the actor: where it is and what it says.
+
+    A tuple: two builds' lists of them are compared (reuse.py), and tuples compare in C."""
 
     kind: str  # explainer, card or actor
     slug: str

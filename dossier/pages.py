@@ -12,11 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import graph
+from . import graph, reuse
 from .index import Index
 from .markup import Rendered, Target
 from .model import Actor, Card, Content, Explainer, PartialDate
 
+DRAWN = ("drawing", "network", "neighbourhood")  # the context entries that hold drawings (graph.py)
 JSONLD_TYPES = {"person": "Person", "country": "Country", "organization": "Organization", "group": "Organization"}
 
 
@@ -64,57 +65,72 @@ def names(content: Content) -> dict[str, str]:
     return table
 
 
-def plan(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered], urls: Urls) -> list[Page]:
-    """All pages, in a fixed order."""
-    site = content.site
-    graph.next_generation()  # drawings the last build made and this one does not draw again are let go
-    net = actor_network(content, index, urls)
-    pages = [Page("index.html", "home.html", {
-        "explainers": [content.explainers[s] for s in index.explainers_by_date],
-        "actors_of": {s: [content.actors[a] for a in index.explainer_actors[s]] for s in content.explainers},
-        "jsonld": _jsonld_site(site, urls),
-    }, urls.base_path)]
+def plan(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered], urls: Urls,
+         last: reuse.Plan | None = None) -> reuse.Plan:
+    """All pages, in a fixed order (`Plan.outputs`), each with what it was planned from.
+
+    `last`, the plan of the last build in this process, lends every page none of whose
+    inputs changed since (reuse.py). Each page reads its inputs through the planner's views.
+    """
+    net = actor_network(content, index, bodies, urls)
+    when = {slug: n for n, slug in enumerate(index.timeline)}  # each dated card's place on the timeline
+    planner = reuse.Planner(reuse.Inputs(content, bodies, index, net, when), last)
+    c, ix, b = planner.views.content, planner.views.index, planner.views.bodies
+    page = planner.page
+    pages = [page(("home",), lambda: Page("index.html", "home.html", {
+        "explainers": [c.explainers[s] for s in ix.explainers_by_date],
+        "actors_of": {s: [c.actors[a] for a in ix.explainer_actors[s]] for s in c.explainers},
+        "jsonld": _jsonld_site(c.site, urls),
+    }, urls.base_path))]
     for slug in index.explainers_by_date:
-        pages.append(_explainer_page(content.explainers[slug], content, index, bodies, urls))
-    pages.append(Page("actors/index.html", "actors.html", {
-        "groups": _actors_by_kind(content),
+        pages.append(page(("explainer", slug), lambda slug=slug: _explainer_page(c.explainers[slug], c, ix, b, urls)))
+    pages.append(page(("actors",), lambda: Page("actors/index.html", "actors.html", {
+        "groups": _actors_by_kind(c),
         "network": graph.draw_network(
-            net, "Network of actors",
+            planner.views.net, "Network of actors",
             "Each dot is an actor and links to its page. A solid line joins two actors with a stated "
             "relation; a dashed line joins actors named together in a fact card or a sentence; thicker "
             "lines mean more ties. The list below names every actor."),
         "jsonld": _jsonld_collection("Actors", urls.absolute(urls.path("actor"))),
-    }, urls.path("actor")))
-    when = {slug: n for n, slug in enumerate(index.timeline)}  # each dated card's place on the timeline
-    for actor in content.actors.values():
-        pages.append(_actor_page(actor, content, index, bodies, urls, net, when))
-    for card in content.cards.values():
-        pages.append(Page(f"cards/{card.slug}/index.html", "card.html", {
-            "card": card,
-            "claim": bodies[("card", card.slug)].html,
-            "embedded_in": [content.explainers[s] for s in index.embedded_in.get(card.slug, [])],
-            "actors": [content.actors[a] for a in index.card_actors[card.slug]],
-            "jsonld": _jsonld_card(card, index.card_actors[card.slug], urls),
-        }, urls.path("card", card.slug)))
-    pages.append(Page("timeline/index.html", "timeline.html", {
-        "cards": [content.cards[s] for s in index.timeline],
-        "claims": {s: bodies[("card", s)].html for s in index.timeline},
-        "drawing": draw_cards_timeline([content.cards[s] for s in index.timeline], "Timeline of dated fact cards"),
+    }, urls.path("actor"))))
+    for slug in content.actors:
+        pages.append(page(("actor", slug), lambda slug=slug: _actor_page(
+            c.actors[slug], c, ix, b, urls, planner.views.net, planner.views.when)))
+    for slug in content.cards:
+        pages.append(page(("card", slug), lambda slug=slug: _card_page(c.cards[slug], c, ix, b, urls)))
+    pages.append(page(("timeline",), lambda: Page("timeline/index.html", "timeline.html", {
+        "cards": [c.cards[s] for s in ix.timeline],
+        "claims": {s: b[("card", s)].html for s in ix.timeline},
+        "drawing": draw_cards_timeline([c.cards[s] for s in ix.timeline], "Timeline of dated fact cards"),
         "jsonld": _jsonld_collection("Timeline", urls.absolute(urls.path("timeline"))),
-    }, urls.path("timeline")))
-    pages.append(Page("search/index.html", "search.html", {
+    }, urls.path("timeline"))))
+    pages.append(page(("search",), lambda: Page("search/index.html", "search.html", {
         "jsonld": _jsonld_collection("Search", urls.absolute(urls.path("search"))),
-    }, urls.path("search"), in_sitemap=False))
-    pages.append(Page("404.html", "404.html", {"jsonld": _jsonld_site(site, urls)},
-                      urls.base_path + "404.html", in_sitemap=False))
-    html_pages = [p for p in pages if p.in_sitemap]
-    pages.append(Page("feed.xml", "feed.xml", {
-        "explainers": [content.explainers[s] for s in index.explainers_by_date],
-        "updated": max((e.modified for e in content.explainers.values()), default=dt.date(1970, 1, 1)),
-    }))
-    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": html_pages}))
+    }, urls.path("search"), in_sitemap=False)))
+    pages.append(page(("404",), lambda: Page("404.html", "404.html", {"jsonld": _jsonld_site(c.site, urls)},
+                                             urls.base_path + "404.html", in_sitemap=False)))
+    in_sitemap = [p for p in pages if p.in_sitemap]
+    pages.append(page(("feed",), lambda: Page("feed.xml", "feed.xml", {
+        "explainers": [c.explainers[s] for s in ix.explainers_by_date],
+        "updated": max((e.modified for e in c.explainers.values()), default=dt.date(1970, 1, 1)),
+    })))
+    # made from the pages themselves, so made every time (the pages it lists are mostly the same objects)
+    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": in_sitemap}))
     pages.append(Page("robots.txt", "robots.txt", {}))
-    return pages
+    planner.plan.outputs = {p.output: p for p in pages}
+    graph.keep_only(p.context.get(name) for p in pages for name in DRAWN)  # the next plan may draw them again
+    return planner.plan
+
+
+def _card_page(card: Card, content: Content, index: Index, bodies: dict[tuple[str, str], Rendered],
+               urls: Urls) -> Page:
+    return Page(f"cards/{card.slug}/index.html", "card.html", {
+        "card": card,
+        "claim": bodies[("card", card.slug)].html,
+        "embedded_in": [content.explainers[s] for s in index.embedded_in.get(card.slug, [])],
+        "actors": [content.actors[a] for a in index.card_actors[card.slug]],
+        "jsonld": _jsonld_card(card, index.card_actors[card.slug], urls),
+    }, urls.path("card", card.slug))
 
 
 def _explainer_page(explainer: Explainer, content: Content, index: Index,
@@ -217,19 +233,30 @@ def _jsonld_card(card: Card, actors: list[str], urls: Urls) -> dict[str, Any]:
     return data
 
 
-def actor_network(content: Content, index: Index, urls: Urls) -> graph.Network:
+def actor_network(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered], urls: Urls) -> graph.Network:
     """Actors tied by their relations and by being named together (in a card, or in one sentence)."""
     nodes = [graph.Node(a.slug, a.name, urls.path("actor", a.slug), a.kind) for a in content.actors.values()]
     relations = [(actor.slug, r.label, r.actor.slug) for actor in content.actors.values() for r in actor.relations]
-    sentences: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # a set made only for a new sentence
-    for slug, backlinks in index.mentions.items():
-        for backlink in backlinks:
-            group = sentences[backlink.kind, backlink.slug, backlink.mention.sentence]
-            group.add(slug)
-            if backlink.kind == "actor":
-                group.add(backlink.slug)  # a profile ties its actor to those it names
+    _SENTENCES.next_round()
+    groups = list(index.card_actors.values())
+    for (kind, slug), rendered in bodies.items():
+        groups += _SENTENCES.get(rendered, (kind, slug), _named_together)
     # unsorted: the network counts the groups, so their order does not matter (sorting them cost seconds)
-    return graph.network(nodes, relations, [*index.card_actors.values(), *sentences.values()])
+    return graph.network(nodes, relations, groups)
+
+
+def _named_together(rendered: Rendered, kind: str, slug: str) -> list[set[str]]:
+    """The actors each sentence of a body names together; a profile ties its actor to those it names."""
+    sentences: dict[str, set[str]] = defaultdict(set)
+    for mention in rendered.mentions:
+        group = sentences[mention.sentence]
+        group.add(mention.actor)
+        if kind == "actor":
+            group.add(slug)
+    return [group for group in sentences.values() if len(group) > 1]  # one actor ties nothing
+
+
+_SENTENCES = reuse.ByIdentity()  # each body's groups, while the body is the very same object (serve)
 
 
 def draw_cards_timeline(cards: list[Card], title: str) -> str:

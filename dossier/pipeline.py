@@ -7,7 +7,9 @@ Builds are incremental (cache.py keeps the record in ROOT/.cache): a build whose
 inputs all match the last one's does nothing; otherwise files are read, bodies
 rendered and pages rendered again only where what they were made from changed
 (deps.py says what that is), and only changed files are written (output.py).
-The index and the plan are always made whole: they are what pages depend on.
+The index is always made whole: it is what pages depend on. The plan is made whole
+too, except in a process that built the site before (serve): there each page none
+of whose inputs changed is the page planned then (reuse.py).
 """
 
 from __future__ import annotations
@@ -107,11 +109,13 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     bodies = BodyStep(content, theme, options.root, cache)
     bodies.render(problems)
     index = build_index(content, bodies.rendered, cache.index.get("last"))
-    pages = plan(content, index, bodies.rendered, theme.urls)
+    last = None if cache.fresh or cache.planned is None else cache.planned
+    planned = plan(content, index, bodies.rendered, theme.urls, last.plan if last else None)
+    pages = list(planned.outputs.values())
     static = theme.static(options.root, content)
     check_outputs(pages, static, problems)
     _stop_on_errors(problems)
-    shapes = bodies.shapes(pages, theme.published)
+    shapes = bodies.shapes(pages, theme.published, last)
     if not options.write:  # `check`: render every stale page for its errors; nothing is written
         for _ in bodies.render_pages(pages, shapes, _always, problems):
             pass
@@ -146,11 +150,19 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     try:
         cache.save(core, bodies.markdown.used, records, bodies.fields_table(records),
                    Index(explainer_actors=index.explainer_actors, explainers_by_date=index.explainers_by_date,
-                         related=index.related))
+                         related=index.related), Planned(bodies.assets, planned))
     except OSError as exc:  # the site is in place; only the next build's head start is lost
         result.warnings.append(Problem(Mark(".cache"), f"the site is built, but the build cache could not be "
                                        f"saved ({exc.strerror or exc}); the next build starts afresh", "warning"))
     return result
+
+
+@dataclass
+class Planned:
+    """What a build planned, remembered in this process for the next build (BuildCache.planned)."""
+
+    assets: bytes | None  # digest of the assets' published names the pages' shapes were taken with
+    plan: Any  # reuse.Plan
 
 
 def read_content(options: Options, cache: BuildCache, problems: Problems) -> Content:
@@ -217,19 +229,21 @@ class BodyStep:
                                      cache.core.names)
         self.rendered: dict = {}
         self.pages_rendered = 0
+        self.assets: bytes | None = b""  # digest of the assets' published names (shapes)
 
     def render(self, problems: Problems) -> None:
         self.rendered = self.markdown.render_all(problems)
         _stop_on_errors(problems)
 
-    def shapes(self, pages: list[Page], published: dict[str, str]) -> list[bytes | None]:
+    def shapes(self, pages: list[Page], published: dict[str, str], last: Planned | None) -> list[bytes | None]:
         """Each page's plan digest, with the assets' published names: a stylesheet saved after
         the build's scan (which would have made it render every page) renders every page too."""
         from . import render_pages
         from .deps import digest
 
-        names = digest(sorted((name, as_) for name, as_ in published.items() if as_ != name))  # fingerprinted
-        shapes = render_pages.shapes(pages, names)
+        self.assets = digest(sorted((name, as_) for name, as_ in published.items() if as_ != name))  # fingerprinted
+        before = last.plan.outputs if last is not None and last.assets == self.assets else None
+        shapes = render_pages.shapes(pages, self.assets, before, self.cache.pages)
         for page, shape in zip(pages, shapes):
             self.fields.add(page, shape or b"")
         return shapes

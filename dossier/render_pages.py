@@ -18,13 +18,30 @@ from .pages import Page
 from .problems import Problem, Problems
 
 
-def shapes(pages: list[Page], assets: bytes = b"") -> list[bytes | None]:
+def shapes(pages: list[Page], assets: bytes | None = b"", before: dict[str, Page] | None = None,
+           records: Store | None = None) -> list[bytes | None]:
     """The digest of each page's plan: everything it shows but what its layouts read from models.
 
-    `assets` stands for the published asset names, which every page may link to."""
+    `assets` stands for the published asset names, which every page may link to. A page equal
+    to one the last build planned with the same asset names (`before`, by output; `records`,
+    that build's page records) has the shape recorded for it: comparing two plans that hold
+    mostly the very same objects (reuse.py) costs far less than digesting one. Equal plans
+    digest alike: a digest is of values, and plans are made by one function of the content, so
+    their dicts are in one order.
+    """
+    found: list[bytes | None] = [None] * len(pages)
+    if before and records is not None:
+        for n, page in enumerate(pages):
+            old = before.get(page.output)
+            if old is page or old == page:
+                record = records.get(page.output)
+                found[n] = record.shape if record is not None else None
+    todo = [page for page, shape in zip(pages, found) if shape is None]
+
     def job(chunk: list[Page]) -> list[bytes | None]:
         return [digest((p.output, p.template, p.url, p.in_sitemap, p.context, assets)) for p in chunk]
-    return render_pool.run(job, pages, cost=lambda page: 200)
+    made = iter(render_pool.run(job, todo, cost=lambda page: 200))
+    return [next(made) if shape is None else shape for shape in found]
 
 
 def stale(pages: list[Page], page_shapes: list[bytes | None], records: Store, fields: Fields,

@@ -14,7 +14,7 @@ LAYERS = [
     {"fields"},
     {"load", "scaffold", "markup"},
     {"index"},
-    {"pages", "graph", "assets"},
+    {"pages", "graph", "assets", "reuse"},
     {"render", "deps", "cache", "output", "search"},
     {"pipeline"},
     {"serve", "cli"},

@@ -73,8 +73,7 @@ def neighbours(kind: str) -> graph.Network:
 
 
 def test_the_memo_is_keyed_on_every_input_of_the_drawing(draws):
-    graph.next_generation()
-    graph.next_generation()  # an empty memo
+    graph.keep_only([])  # an empty memo
     first = graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
     assert graph.draw_neighbourhood(neighbours("person"), "a", "T", "D") == first
     assert draws["_draw_neighbourhood"] == 1
@@ -83,14 +82,15 @@ def test_the_memo_is_keyed_on_every_input_of_the_drawing(draws):
     assert graph.draw_neighbourhood(neighbours("person"), "a", "T", "D2") != first  # its description
 
 
-def test_the_memo_keeps_two_builds_worth_of_drawings(draws):
-    graph.next_generation()
-    graph.next_generation()
-    graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
-    graph.next_generation()  # the next build still finds it...
-    graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
-    assert draws["_draw_neighbourhood"] == 1
-    graph.next_generation()
-    graph.next_generation()  # ...but not after a build that did not use it
-    graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
+def test_the_memo_keeps_the_drawings_the_last_plan_shows(draws):
+    graph.keep_only([])
+    shown = graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
+    graph.draw_neighbourhood(neighbours("person"), "a", "T", "not shown")
+    graph.keep_only([shown, None])  # a plan whose pages show the first picture only
+    assert graph.draw_neighbourhood(neighbours("person"), "a", "T", "D") is shown
     assert draws["_draw_neighbourhood"] == 2
+    graph.draw_neighbourhood(neighbours("person"), "a", "T", "not shown")
+    assert draws["_draw_neighbourhood"] == 3
+    graph.keep_only([])
+    graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
+    assert draws["_draw_neighbourhood"] == 4

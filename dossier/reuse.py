@@ -1,0 +1,236 @@
+"""Pages planned again only where what they are planned from changed (in a long-running process).
+
+While pages.plan() makes a page, every key it reads is noted: a content item or a Markdown
+body by slug, an index entry, a node of the actor network, a card's place on the timeline.
+It reads them through read-only views (`View`, `Inputs.views`) that note each key, so what
+a page depends on is recorded, not declared. The next build in the same process (serve)
+compares its inputs with the last build's key by key (`changed`): items and bodies by
+identity (an unchanged file is recalled as the very same object, cache.Memo), everything
+else by value. A page none of whose keys changed is the page the last build planned, the
+very object: it holds the same objects, or equal values, that planning it again would.
+
+Iterating over a table, or reading anything the views do not know, notes the table's ANY
+key, which changes whenever any of its keys does: correct, only less of a saving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+ITEMS = {"explainers": "explainer", "actors": "actor", "cards": "card"}  # content tables -> their keys' name
+ANY = ("*",)  # the key noted for a read of a whole table; no slug or body key is a 1-tuple
+_MISSING = object()
+
+
+class Tracker:
+    """The keys read while one page is planned (None: not planning a page)."""
+
+    def __init__(self) -> None:
+        self.reads: set | None = None
+
+    def note(self, key: tuple) -> None:
+        if self.reads is not None:
+            self.reads.add(key)
+
+
+class View:
+    """A dict, read-only, that notes each key read as (name, key) and a whole read as (name, ANY)."""
+
+    __slots__ = ("_data", "_name", "_tracker")
+
+    def __init__(self, name: str, data: dict, tracker: Tracker):
+        self._data, self._name, self._tracker = data, name, tracker
+
+    def __getitem__(self, key: Any) -> Any:
+        self._tracker.note((self._name, key))
+        return self._data[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._tracker.note((self._name, key))
+        return self._data.get(key, default)
+
+    def __contains__(self, key: Any) -> bool:
+        self._tracker.note((self._name, key))
+        return key in self._data
+
+    def __iter__(self):
+        self._tracker.note((self._name, ANY))
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        self._tracker.note((self._name, ANY))
+        return len(self._data)
+
+    def keys(self):
+        self._tracker.note((self._name, ANY))
+        return self._data.keys()
+
+    def values(self):
+        self._tracker.note((self._name, ANY))
+        return self._data.values()
+
+    def items(self):
+        self._tracker.note((self._name, ANY))
+        return self._data.items()
+
+
+class _Attributes:
+    """An object seen through a Tracker: its dict attributes as Views, its other data noted as
+    (name, ANY), and anything else of it (a method) noted as a read of the whole: (whole, ANY)."""
+
+    def __init__(self, whole: str, target: Any, tracker: Tracker, keyed: dict[str, str] | None = None):
+        self._whole, self._target, self._tracker = whole, target, tracker
+        self._keyed = keyed or {}  # attribute -> the name its dict's keys are noted under
+
+    def __getattr__(self, attribute: str) -> Any:
+        value = getattr(self._target, attribute)
+        name = self._keyed.get(attribute, f"{self._whole}.{attribute}")
+        if callable(value):
+            self._tracker.note((self._whole, ANY))
+        elif isinstance(value, dict):
+            view = View(name, value, self._tracker)
+            setattr(self, attribute, view)  # found by normal lookup next time
+            return view
+        else:
+            self._tracker.note((name, ANY))
+        return value
+
+
+class NetworkView(_Attributes):
+    """The actor network: a node's key covers the node, its edges and their order (Network.ties)."""
+
+    def __init__(self, net: Any, tracker: Tracker):
+        super().__init__("net", net, tracker, keyed={"nodes": "net"})
+
+    def ties(self, node: str) -> list:
+        ties = self._target.ties(node)
+        note = self._tracker.note
+        note(("net", node))
+        for edge in ties:  # the ties' order goes by the other ends' labels
+            note(("net", edge.other(node)))
+        return ties
+
+    def edge_between(self, a: str, b: str) -> Any:
+        self._tracker.note(("net", a))
+        self._tracker.note(("net", b))
+        return self._target.edge_between(a, b)
+
+
+@dataclass
+class Inputs:
+    """What pages are planned from."""
+
+    content: Any  # model.Content
+    bodies: dict
+    index: Any  # index.Index
+    net: Any  # graph.Network
+    when: dict[str, int]  # each dated card's place on the timeline
+
+    def views(self, tracker: Tracker) -> "Inputs":
+        content = _Attributes("content", self.content, tracker, keyed=ITEMS)
+        return Inputs(content, View("body", self.bodies, tracker), _Attributes("index", self.index, tracker),
+                      NetworkView(self.net, tracker), View("when", self.when, tracker))
+
+
+def changed(old: Inputs, new: Inputs) -> set[tuple]:
+    """Every key whose value differs between two builds' inputs, and (name, ANY) for each table,
+    and (whole, ANY) for each of content, index and network, that any of them is in."""
+    found: set[tuple] = set()
+    _compare_attributes(found, "content", old.content, new.content)
+    _compare(found, "body", old.bodies, new.bodies, identical=True)
+    _compare_attributes(found, "index", old.index, new.index)
+    _compare(found, "when", old.when, new.when)
+    for node in old.net.nodes.keys() | new.net.nodes.keys():
+        if (old.net.nodes.get(node) != new.net.nodes.get(node)
+                or old.net.edges_of(node) != new.net.edges_of(node)):
+            found.add(("net", node))
+    if old.net.edges != new.net.edges:
+        found.add(("net.edges", ANY))
+    if any(key[0].startswith("net") for key in found):
+        found.add(("net", ANY))
+    return found
+
+
+def _compare_attributes(found: set, whole: str, old: Any, new: Any) -> None:
+    """Content or index: items by identity, everything else by value."""
+    before = len(found)
+    for attribute, value in vars(new).items():
+        was = getattr(old, attribute, _MISSING)
+        name = ITEMS.get(attribute, f"{whole}.{attribute}") if whole == "content" else f"{whole}.{attribute}"
+        if isinstance(value, dict) and isinstance(was, dict):
+            _compare(found, name, was, value, identical=attribute in ITEMS and whole == "content")
+        elif was != value:
+            found.add((name, ANY))
+    if len(found) > before:
+        found.add((whole, ANY))
+
+
+def _compare(found: set, name: str, old: dict, new: dict, identical: bool = False) -> None:
+    before = len(found)
+    for key in old.keys() | new.keys():
+        a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+        if (a is not b) if identical else (a is not b and a != b):
+            found.add((name, key))
+    if len(found) > before:
+        found.add((name, ANY))
+
+
+class ByIdentity:
+    """What a pure function made of an object, kept while the object is the very same one.
+
+    For a process that builds again and again: each round (`next_round`, once a build) keeps
+    only what the round before used, so it holds at most two builds' worth.
+    """
+
+    def __init__(self) -> None:
+        self._now: dict[tuple, tuple[Any, Any]] = {}
+        self._before: dict[tuple, tuple[Any, Any]] = {}
+
+    def get(self, obj: Any, args: tuple, make: Callable[..., Any]) -> Any:
+        """make(obj, *args), or what it returned for this very object and these arguments before."""
+        key = (id(obj), *args)
+        entry = self._now.get(key) or self._before.get(key)
+        if entry is None or entry[0] is not obj:  # the entry holds its object: an id is never reused meanwhile
+            entry = (obj, make(obj, *args))
+        self._now[key] = entry
+        return entry[1]
+
+    def next_round(self) -> None:
+        self._before, self._now = self._now, {}
+
+
+@dataclass
+class Plan:
+    """One build's pages, each with the keys it was planned from, and the inputs they name."""
+
+    inputs: Inputs | None = None
+    pages: dict[tuple, tuple[Any, frozenset]] = field(default_factory=dict)  # key -> (page, keys it read)
+    outputs: dict[str, Any] = field(default_factory=dict)  # every page of the build by output path, in order
+    reused: int = 0  # pages taken from the last plan
+
+
+class Planner:
+    """Plans each page, or hands back the last build's page when none of its keys changed."""
+
+    def __init__(self, inputs: Inputs, last: Plan | None):
+        self.tracker = Tracker()
+        self.views = inputs.views(self.tracker)
+        self.plan = Plan(inputs)
+        self._last = last if last is not None and last.inputs is not None else Plan()
+        self._changed = changed(last.inputs, inputs) if self._last.inputs is not None else set()
+
+    def page(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """The page known as `key`, made by `make` (which reads its inputs through self.views)."""
+        before = self._last.pages.get(key)
+        if before is not None and before[1].isdisjoint(self._changed):
+            self.plan.pages[key] = before
+            self.plan.reused += 1
+            return before[0]
+        self.tracker.reads = set()
+        try:
+            page = make()
+        finally:
+            reads, self.tracker.reads = self.tracker.reads, None
+        self.plan.pages[key] = (page, frozenset(reads))
+        return page
