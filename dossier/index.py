@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from .markup import Mention, Position, Rendered
 from .model import Content, Source
+from .reuse import ByIdentity
 
 
 class Backlink(NamedTuple):
@@ -46,9 +47,10 @@ def build_index(content: Content, bodies: dict[tuple[str, str], Rendered], last:
     `last`, an index made before, lends its related explainers if they were made from the same facts.
     """
     index = Index()
+    _BACKLINKS.next_round()
     for (kind, slug), rendered in sorted(bodies.items()):
-        for mention in rendered.mentions:
-            index.mentions[mention.actor].append(Backlink(kind, slug, mention))
+        for actor, backlinks in _BACKLINKS.get(rendered, (kind, slug), _backlinks):
+            index.mentions[actor] += backlinks
         for position in rendered.positions:
             index.positions[position.actor].append((slug, position))
 
@@ -93,6 +95,17 @@ def build_index(content: Content, bodies: dict[tuple[str, str], Rendered], last:
     for explainers in index.actor_explainers.values():
         explainers.sort(key=rank.__getitem__)
     return index
+
+
+def _backlinks(rendered: Rendered, kind: str, slug: str) -> list[tuple[str, list[Backlink]]]:
+    """A body's mentions as backlinks, by the actor named, each actor's in the body's order."""
+    found: dict[str, list[Backlink]] = defaultdict(list)
+    for mention in rendered.mentions:
+        found[mention.actor].append(Backlink(kind, slug, mention))
+    return list(found.items())
+
+
+_BACKLINKS = ByIdentity()  # each body's backlinks, while the body is the very same object (serve)
 
 
 def _related(slug: str, index: Index, rank: dict[str, int], bits: dict[str, int], limit: int = 5) -> list[str]:
