@@ -41,7 +41,7 @@ class Options:
     write: bool = True  # False for `check`
     today: dt.date | None = None
     search: bool = True  # False: keep the last search index as it is (serve, until the editor pauses)
-    stop: threading.Event | None = None  # set while the build runs: its search index is abandoned (serve)
+    stop: threading.Event | None = None  # set while the build runs: the build is abandoned (serve)
     # called with the Result as soon as the new site is in place, before the build cache is saved:
     # serve reloads the browsers then (a failed save only adds a warning to the Result afterwards)
     published: Callable[[Result], None] | None = None
@@ -108,6 +108,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     theme = Theme.of(options.root, content, cache.folder / "layouts" if options.write else None, problems)
     bodies = BodyStep(content, theme, options.root, cache)
     bodies.render(problems)
+    _go_on(options)
     index = build_index(content, bodies.rendered, cache.index.get("last"))
     last = None if cache.fresh or cache.planned is None else cache.planned
     planned = plan(content, index, bodies.rendered, theme.urls, last.plan if last else None)
@@ -115,7 +116,9 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     static = theme.static(options.root, content)
     check_outputs(pages, static, problems)
     _stop_on_errors(problems)
+    _go_on(options)
     shapes = bodies.shapes(pages, theme.published, last)
+    _go_on(options)
     if not options.write:  # `check`: render every stale page for its errors; nothing is written
         for _ in bodies.render_pages(pages, shapes, _always, problems):
             pass
@@ -267,6 +270,14 @@ def _today(options: Options) -> dt.date:
 
 def _always(rel: str, digest: bytes) -> bool:
     return True
+
+
+def _go_on(options: Options) -> None:
+    """Between steps: end a build whose stop event is set (serve stops a search catch-up for a
+    save) at once, before it writes anything, rather than when it reaches Pagefind."""
+    if options.stop is not None and options.stop.is_set():
+        from .search import SearchStopped
+        raise SearchStopped("search index: stopped")
 
 
 def _stop_on_errors(problems: Problems) -> None:

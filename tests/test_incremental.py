@@ -507,3 +507,25 @@ def test_the_site_is_published_before_the_build_cache_is_saved(site, monkeypatch
     assert events == [("published", result.rendered, True), "settled", "saved"]
     assert result.rendered > 0
     assert build(site) == (0, result.pages)  # and the levelled mirror and the cache serve the next build
+
+
+def test_a_stopped_build_ends_at_its_next_step_and_touches_nothing(site, monkeypatch):
+    """serve stops a search catch-up when a save comes in: on a big site the steps before
+    Pagefind take seconds, so the build must end between them, not when it reaches Pagefind."""
+    import threading
+
+    from dossier import pipeline, search
+
+    build(site)
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Stopped, ")
+    before = tree_digest(site / "site")
+    ran = []
+    monkeypatch.setattr(search, "run_pagefind", lambda *args, **kwargs: ran.append(args))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(search.SearchStopped):
+        pipeline.build(pipeline.Options(root=site, out=site / "site", stop=stop))
+    assert not ran and tree_digest(site / "site") == before
+    assert not [p.name for p in site.iterdir() if ".building" in p.name]
+    rendered, _ = build(site)  # and the next build goes on from the last one's record
+    assert 0 < rendered < 10
