@@ -1,9 +1,10 @@
 """Save-to-browser latency of `python build.py serve`, measured in a real browser.
 
-    .venv/bin/python bench/serve_latency.py [--saves 20] [--content DIR] [--gap 1.0]
+    .venv/bin/python bench/serve_latency.py [--saves 20] [--content DIR | --root DIR] [--gap 1.0]
 
-Copies the example site's content/ (or --content) to a temporary root, starts
-`build.py serve` on it, opens an explainer in Debian's chromium through Playwright, then
+Copies the example site's content/ (or --content) to a temporary root, or uses a site
+root in place (--root: a big site built beforehand, whose build cache serve then starts
+from; the explainer and stylesheet are put back afterwards), starts `build.py serve` on it, opens an explainer in Debian's chromium through Playwright, then
 saves the explainer's title SAVES times, GAP seconds apart, each as editors do (a temporary
 file renamed over). A save's latency runs from just before the rename to the moment the
 page's DOM holds the new title (Date.now() when serve's client has swapped the new page in,
@@ -85,12 +86,12 @@ def wait(page, script: str, key: str, timeout: float = 30) -> float:
     raise SystemExit(f"timed out waiting for {key!r}")
 
 
-def start_serve(root: Path) -> tuple[subprocess.Popen, str, list[str]]:
+def start_serve(root: Path, timeout: float) -> tuple[subprocess.Popen, str, list[str]]:
     process = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "--root", str(root), "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = re.search(r"serving (http://\S+)", "".join(lines))
         if found:
@@ -113,19 +114,23 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=20)
     parser.add_argument("--gap", type=float, default=1.0, help="seconds between saves")
     parser.add_argument("--content", type=Path, default=REPO / "content")
+    parser.add_argument("--style-saves", type=int, help="stylesheet saves (default: half the saves, at least 5)")
+    parser.add_argument("--root", type=Path, help="a site root to serve in place (with assets/style.css)")
     parser.add_argument("--explainer", default="putin-visits-pyongyang")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="serve-latency-") as temp:
-        root = Path(temp)
-        shutil.copytree(args.content, root / "content")
+        root = args.root or Path(temp)
+        if not args.root:
+            shutil.copytree(args.content, root / "content")
+            (root / "assets").mkdir()
+            shutil.copyfile(REPO / "assets" / "style.css", root / "assets" / "style.css")
         style = root / "assets" / "style.css"
-        style.parent.mkdir()
-        shutil.copyfile(REPO / "assets" / "style.css", style)
         explainer = root / "content" / "explainers" / f"{args.explainer}.md"
-        original = explainer.read_text(encoding="utf-8")
+        original, original_style = explainer.read_text(encoding="utf-8"), style.read_text(encoding="utf-8")
         title = re.search(r"^title: (.*)$", original, re.M).group(0)
-        process, url, lines = start_serve(root)
+        process, url, lines = start_serve(root, 3600 if args.root else 120)
+        limit = 600 if args.root else 30  # seconds a save may take to show
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -139,7 +144,7 @@ def main() -> None:
                 for n in range(1, args.saves + 1):
                     marker = f"Latency probe {n}"
                     started = save(explainer, original.replace(title, f'title: "{marker}"', 1))
-                    seen = wait(page, "k => JSON.parse(sessionStorage.getItem('seen') || '{}')[k]", marker)
+                    seen = wait(page, "k => JSON.parse(sessionStorage.getItem('seen') || '{}')[k]", marker, limit)
                     message = float(page.evaluate("() => sessionStorage.getItem('message')") or seen)
                     pages.append(seen - started)
                     messages.append(message - started)
@@ -149,17 +154,20 @@ def main() -> None:
 
                 page.evaluate(WATCH_COLOUR)
                 styles, base = [], style.read_text(encoding="utf-8")
-                for n in range(1, max(5, args.saves // 2) + 1):
+                style_saves = max(5, args.saves // 2) if args.style_saves is None else args.style_saves
+                for n in range(1, style_saves + 1):
                     colour = f"rgb({n}, 2, 3)"
                     started = save(style, base + f"\nh1 {{ color: {colour} !important; }}\n")
-                    seen = wait(page, "c => window.__colours && window.__colours[c]", colour)
+                    seen = wait(page, "c => window.__colours && window.__colours[c]", colour, limit)
                     styles.append(seen - started)
                     print(f"stylesheet save {n}: {seen - started:.0f} ms", flush=True)
                     time.sleep(args.gap)
                 browser.close()
         finally:
             process.terminate()
-            process.wait(timeout=30)
+            process.wait(timeout=120)
+            explainer.write_text(original, encoding="utf-8")
+            style.write_text(original_style, encoding="utf-8")
         builds = [float(s) * 1000 for s in re.findall(r"^built .* in ([\d.]+) s", "".join(lines), re.M)]
         page_builds = builds[builds_before:builds_before + len(pages)]
         print()
@@ -168,7 +176,8 @@ def main() -> None:
         if len(page_builds) == len(messages):
             print(summary("  of which the build itself", page_builds))
             print(summary("  serve's own part (message minus build)", [m - b for m, b in zip(messages, page_builds)]))
-        print(summary("save to page (stylesheet, no reload)", styles))
+        if styles:
+            print(summary("save to page (stylesheet, no reload)", styles))
         print(f"median build time reported by serve: {statistics.median(builds[builds_before:]):.0f} ms "
               f"(the rest is the watcher, the {50} ms quiet period, the reload and the page load)")
         print(f"machine load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
