@@ -94,14 +94,14 @@ def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | N
     readers: dict[str, Callable[..., Any]] = {"explainers": _explainer, "actors": _actor, "cards": _card}
     for kind, paths in files.items():
         reader = readers[kind]
-        for path, rel, plain in paths:
-            item = memo.recall(reader, path.stem, rel) if memo and plain else None  # links are always read
+        for path, slug, rel, plain in paths:
+            item = memo.recall(reader, slug, rel) if memo and plain else None  # links are always read
             if item is None:
                 data = _read_bytes(path, rel, problems)
                 text = None if data is None else _decode(rel, data, problems)
                 if text is None:
                     continue
-                item = memo.read(reader, path.stem, rel, data, text, problems) if memo else reader(path.stem, rel, text, problems)
+                item = memo.read(reader, slug, rel, data, text, problems) if memo else reader(slug, rel, text, problems)
             if item is not None and content is not None:
                 getattr(content, kind)[item.slug] = item
     if content is None or problems.errors:
@@ -137,14 +137,16 @@ def _load_site(root: Path, problems: Problems, base_url: str | None) -> Site | N
                 description=values.get("description", ""), language=language)
 
 
-def _content_files(root: Path, problems: Problems) -> dict[str, list[tuple[Path, str, bool]]]:
-    """The files of each kind as (path, path relative to root, plain), sorted; misplaced, misnamed and unsafe files are problems.
+def _content_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, str, str, bool]]]:
+    """The files of each kind as (path, slug, path relative to root, plain), sorted; misplaced,
+    misnamed and unsafe files are problems.
 
     Plain: a regular file, not a link, when listed. Names starting with '.' are skipped
-    (editors' and systems' hidden files).
+    (editors' and systems' hidden files). Names are taken apart as strings: pathlib's
+    objects cost seconds at 10,000 files, on every build.
     """
     _check_content_entries(root, problems)
-    found: dict[str, list[tuple[Path, str, bool]]] = {kind: [] for kind in KINDS}
+    found: dict[str, list[tuple[str, str, str, bool]]] = {kind: [] for kind in KINDS}
     seen: dict[str, str] = {}  # slug -> first path
     misnamed: list[tuple[Path, str]] = []
     real_root = root.resolve()
@@ -160,30 +162,39 @@ def _content_files(root: Path, problems: Problems) -> dict[str, list[tuple[Path,
             name = entry.name
             if name.startswith("."):
                 continue
-            path, rel = folder / name, f"content/{kind}/{name}"  # rel spelled out: relative_to() costs at 10,000 files
+            rel = f"content/{kind}/{name}"  # rel spelled out: relative_to() costs at 10,000 files
             # A regular file, not a link, in a folder inside the root passes every check of
             # _is_safe_regular_file: the listing's file type spares them (a cost at 10,000 files).
             plain = inside and _is_plain(entry)
-            if not plain and not _is_safe_regular_file(real_root, path, rel, problems, real_folder=real_folder):
+            if not plain and not _is_safe_regular_file(real_root, folder / name, rel, problems, real_folder=real_folder):
                 continue
-            if path.suffix != suffix:
+            stem, ext = _split_name(name)
+            if ext != suffix:
                 problems.error(Mark(rel), f"unexpected file in content/{kind}/: {kind} are '{suffix}' files")
                 continue
-            if not f.SLUG.match(path.stem):
-                misnamed.append((path, suffix))
+            if not f.SLUG.match(stem):
+                misnamed.append((folder / name, suffix))
                 continue
-            if path.stem in WINDOWS_RESERVED:
-                problems.error(Mark(rel), f"file name '{path.name}' is a device name on Windows, which can neither "
+            if stem in WINDOWS_RESERVED:
+                problems.error(Mark(rel), f"file name '{name}' is a device name on Windows, which can neither "
                                           f"check it out nor publish a page named so; choose another slug")
                 continue
-            if path.stem in seen:
-                problems.error(Mark(rel), f"slug '{path.stem}' is already used by {seen[path.stem]}; slugs are unique across explainers, actors and cards")
+            if stem in seen:
+                problems.error(Mark(rel), f"slug '{stem}' is already used by {seen[stem]}; slugs are unique across explainers, actors and cards")
                 continue
-            seen[path.stem] = rel
-            found[kind].append((path, rel, plain))
+            seen[stem] = rel
+            found[kind].append((entry.path, stem, rel, plain))
     for path, suffix in misnamed:
         problems.error(Mark(_rel(root, path)), _misnamed(path.name, path.stem, suffix, seen))
     return found
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """A file name's stem and suffix, as pathlib's PurePath.stem and .suffix give them."""
+    dot = name.rfind(".")
+    if 0 < dot < len(name) - 1:
+        return name[:dot], name[dot:]
+    return name, ""
 
 
 def _misnamed(name: str, stem: str, suffix: str, slugs: dict[str, str]) -> str:
