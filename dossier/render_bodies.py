@@ -21,6 +21,7 @@ from .model import Body, Content
 from .output import checksum
 from .pages import Urls, names, targets
 from .problems import Problem, Problems
+from .reuse import ByIdentity
 
 OPTIONS = {"card": {"allow_embeds": False, "inline": True}, "explainer": {"autolink": True}, "actor": {}}
 
@@ -55,6 +56,7 @@ class BodyRenderer:
     def render_all(self, problems: Problems) -> dict[tuple[str, str], Rendered]:
         """Every body: the cards' claims first, then explainers and actors."""
         c = self.content
+        _KEYS.next_round()
         self._stage([("card", s, card.claim) for s, card in c.cards.items()], problems)
         self._stage([("explainer", s, e.body) for s, e in c.explainers.items()]
                     + [("actor", s, a.body) for s, a in c.actors.items()], problems)
@@ -63,7 +65,7 @@ class BodyRenderer:
     def _stage(self, items: list[tuple[str, str, Body]], problems: Problems) -> None:
         todo = []
         for kind, slug, body in items:
-            entry_key = key(kind, body.text)
+            entry_key = _KEYS.get(body, (kind,), _entry_key)
             entry = self.store.get(entry_key)
             if entry is not None and self._valid(entry, body.text):
                 self.bodies[(kind, slug)] = entry.rendered
@@ -121,6 +123,13 @@ class BodyRenderer:
         embeds[slug] = checksum(claim.encode())
         return render.render_partial(self.env, "partials/card.html", problems, self.root,
                                      card=self.content.cards[slug], claim=claim, heading_level=3)
+
+
+def _entry_key(body: Body, kind: str) -> bytes:
+    return key(kind, body.text)
+
+
+_KEYS = ByIdentity()  # each body's store key (a checksum of its text), while the body is the same object (serve)
 
 
 def _order(body_key: tuple[str, str]) -> tuple[int, str]:
