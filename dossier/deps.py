@@ -23,7 +23,6 @@ import operator
 import pickle
 from typing import Any, Callable, Iterable
 
-from . import graph
 from .markup import Mention, Position, Target
 from .model import Actor, Alias, Body, Card, Explainer, PartialDate, Relation, SlugRef, Source
 from .pages import Page
@@ -65,7 +64,7 @@ _REDUCE.update({kind: (lambda obj, name=name: (_stand_in, ((name, obj.output if 
                 for kind, name in _KINDS.items()})
 _REDUCE.update({kind: (lambda obj: (_sorted_set, (tuple(sorted(obj, key=repr)),))) for kind in (set, frozenset)})
 _REDUCE.update({kind: _as_tuple(kind) for kind in (Mention, Position, Target, Source, PartialDate, Alias, SlugRef,
-                                                   Relation, Body, Mark, graph.Node, graph.Edge)})
+                                                   Relation, Body, Mark)})
 
 
 class _Pickler(pickle.Pickler):

@@ -18,21 +18,22 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from html import escape
 from itertools import combinations
-from typing import Callable, Collection, Iterable
+from typing import Callable, Collection, Iterable, NamedTuple
 
 # ------------------------------------------------------------------ the data
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
+    """Tuples, Node and Edge: the preview compares two builds' networks node by node (reuse.py),
+    and the drawing memo hashes them; tuples do both in C, dataclasses in Python."""
+
     id: str
     label: str
     url: str
     group: str = ""  # e.g. the actor's kind; becomes a class on the node
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     a: str
     b: str  # a < b
     relations: tuple[str, ...] = ()  # "Kim Jong Un leads North Korea", as sentences
