@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from typing import Any, Callable, Iterator, Sequence
 
 MIN_COST = 400_000  # below this much work (about 40 explainers' text), one process is faster
@@ -45,11 +46,21 @@ def stream(job: Callable[[Sequence[Any]], list[Any]], tasks: Sequence[Any],
     global _job, _tasks
     _job, _tasks = job, tasks
     try:
-        with multiprocessing.get_context("fork").Pool(n) as pool:
+        with multiprocessing.get_context("fork").Pool(n, initializer=_worker_signals) as pool:
             for part in pool.imap(_run_chunk, chunks, chunksize=1):
                 yield from part
     finally:
         _job, _tasks = None, ()
+
+
+def _worker_signals() -> None:
+    """A worker forked from serve's build thread inherits asyncio's signal set-up: handlers
+    that do nothing but report each signal to serve's event loop. The pool ends its workers
+    with SIGTERM, so they would never end (the build hangs) and serve would stop as if told
+    to. Workers get Python's own signal handling instead, and report to no one."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _chunks(tasks: Sequence[Any], cost: Callable[[Any], int], total: int, count: int) -> list[tuple[int, int]]:

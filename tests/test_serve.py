@@ -615,3 +615,36 @@ def test_a_busy_port_is_a_usage_error(shared):
     process = subprocess.run([sys.executable, str(REPO / "build.py"), "serve", "--root", str(shared.root),
                               "--port", str(shared.port)], capture_output=True, text=True, timeout=60)
     assert process.returncode == 2 and f"cannot listen on 127.0.0.1:{shared.port}" in process.stderr
+
+
+# ---------------------------------------------------------------------- the worker processes
+
+POOL_UNDER_SERVE = """
+import asyncio, signal, sys
+from dossier import render_pool
+render_pool.MIN_COST = 0  # split even this small job among forked workers, as a big site's build does
+seen = []
+
+async def main():
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # what serve does
+        loop.add_signal_handler(signum, lambda signum=signum: seen.append(signum))
+    for _ in range(20):  # builds run in a thread, as serve runs them
+        doubled = await loop.run_in_executor(None, render_pool.run, lambda chunk: [x * 2 for x in chunk],
+                                             list(range(2000)))
+        assert doubled == [x * 2 for x in range(2000)]
+    await asyncio.sleep(0.5)
+
+asyncio.run(main())
+print("signals seen:", seen)
+"""
+
+
+def test_workers_forked_by_a_build_in_serve_end_and_do_not_signal_serve():
+    """On a big site a build splits its work among forked workers, which the pool ends with
+    SIGTERM. Forked from serve, they inherited asyncio's handlers, which only tell serve's loop:
+    the build hung waiting for them, and serve stopped as if it had been told to."""
+    done = subprocess.run([sys.executable, "-c", POOL_UNDER_SERVE], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "signals seen: []"
