@@ -73,9 +73,11 @@ def save(path: Path, text: str) -> float:
     return started
 
 
-def wait(page, script: str, key: str, timeout: float = 30) -> float:
+def wait(page, script: str, key: str, timeout: float = 30, server: tuple | None = None) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server is not None and server[0].poll() is not None:
+            raise SystemExit("serve exited:\n" + "".join(server[1]))
         try:
             found = page.evaluate(script, key)
         except Exception:  # the page is navigating: ask again
@@ -144,7 +146,7 @@ def main() -> None:
                 for n in range(1, args.saves + 1):
                     marker = f"Latency probe {n}"
                     started = save(explainer, original.replace(title, f'title: "{marker}"', 1))
-                    seen = wait(page, "k => JSON.parse(sessionStorage.getItem('seen') || '{}')[k]", marker, limit)
+                    seen = wait(page, "k => JSON.parse(sessionStorage.getItem('seen') || '{}')[k]", marker, limit, (process, lines))
                     message = float(page.evaluate("() => sessionStorage.getItem('message')") or seen)
                     pages.append(seen - started)
                     messages.append(message - started)
@@ -158,7 +160,7 @@ def main() -> None:
                 for n in range(1, style_saves + 1):
                     colour = f"rgb({n}, 2, 3)"
                     started = save(style, base + f"\nh1 {{ color: {colour} !important; }}\n")
-                    seen = wait(page, "c => window.__colours && window.__colours[c]", colour, limit)
+                    seen = wait(page, "c => window.__colours && window.__colours[c]", colour, limit, (process, lines))
                     styles.append(seen - started)
                     print(f"stylesheet save {n}: {seen - started:.0f} ms", flush=True)
                     time.sleep(args.gap)
