@@ -146,7 +146,7 @@ def _explainer_page(explainer: Explainer, content: Content, index: Index,
         "explainer": explainer,
         "body": rendered.html,
         "toc": rendered.toc,
-        "words": _words(explainer.body.text),
+        "words": len(explainer.body.text.split()),
         "actors": actors,
         "cards": [content.cards[c] for c in index.explainer_cards[explainer.slug]],
         "sources": index.explainer_sources[explainer.slug],
@@ -163,11 +163,6 @@ def _explainer_page(explainer: Explainer, content: Content, index: Index,
             "inLanguage": content.site.language,
         },
     }, url)
-
-
-@functools.lru_cache(maxsize=65_536)  # a text unchanged since the last build is the same object: its hash is kept
-def _words(text: str) -> int:
-    return len(text.split())
 
 
 def _actor_page(actor: Actor, content: Content, index: Index, bodies: dict[tuple[str, str], Rendered],
