@@ -211,7 +211,12 @@ class Writer:
         return sorted(set(self.records) - set(self.new))
 
     def _into_mirror(self, gone: list[str]) -> None:
-        """Move the waiting files into the mirror and remove `gone` from it (no longer a twin of OUT)."""
+        """Move the waiting files into the mirror and remove `gone` from it (no longer a twin of OUT).
+
+        With nothing to move or remove it stays a twin: a search catch-up that changed no page
+        and is then stopped (serve, for a save) leaves the next build its mirror."""
+        if not self.staged and not gone:
+            return
         _forget_token(self.mirror)
         for rel, waiting in sorted(self.staged.items()):
             _move(waiting, self.mirror / rel)

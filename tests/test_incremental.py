@@ -14,6 +14,7 @@ import random
 import re
 import shutil
 import subprocess
+import threading
 import sys
 from pathlib import Path
 
@@ -529,3 +530,34 @@ def test_a_stopped_build_ends_at_its_next_step_and_touches_nothing(site, monkeyp
     assert not [p.name for p in site.iterdir() if ".building" in p.name]
     rendered, _ = build(site)  # and the next build goes on from the last one's record
     assert 0 < rendered < 10
+
+
+def test_a_search_catch_up_stopped_in_pagefind_leaves_the_next_build_its_mirror(site, monkeypatch):
+    """serve's search catch-up changes no page: stopped for a save while Pagefind reads the
+    mirror, it must leave the mirror a twin of the site, or the save's build would first link
+    the whole site twice over (seconds on a big site)."""
+    from dossier import output, pipeline, search
+
+    build(site)
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Behind, ")
+    assert pipeline.build(pipeline.Options(root=site, out=site / "site", search=False)).search_behind
+    stop = threading.Event()
+
+    def save_arrives(site_folder, bundle, stop_event, timeout):
+        assert (site_folder / "cards" / "limousine-gift" / "index.html").is_file()  # it reads whole pages
+        stop_event.set()
+        raise search.SearchStopped("search index: stopped")
+
+    monkeypatch.setattr(search, "run_pagefind", save_arrives)
+    with pytest.raises(search.SearchStopped):
+        pipeline.build(pipeline.Options(root=site, out=site / "site", stop=stop))
+    monkeypatch.undo()
+    writers, remade = [], []
+    real_init, real_make = output.Writer.__init__, output.Writer._make_mirror
+    monkeypatch.setattr(output.Writer, "__init__", lambda self, *a, **k: (writers.append(self), real_init(self, *a, **k))[1])
+    monkeypatch.setattr(output.Writer, "_make_mirror", lambda self: (remade.append(self), real_make(self))[1])
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: Behind, ", "title: Saved, ")
+    result = pipeline.build(pipeline.Options(root=site, out=site / "site", search=False))
+    assert [w.incremental for w in writers] == [True] and not remade
+    assert 0 < result.rendered < 10
+    assert "Saved, " in (site / "site" / "cards" / "limousine-gift" / "index.html").read_text(encoding="utf-8")
