@@ -215,21 +215,41 @@ class Fields:
             known[attribute] = b"gone" if obj is None else field_digest(obj, attribute)
         return known[attribute]
 
-    def table(self, all_reads: Iterable[Reads]) -> dict[Key, tuple[bytes, dict[str, bytes | None]]]:
-        """The record of this build: every object read, its version and its attributes' digests."""
+    def table(self, new_reads: Iterable[Reads]) -> dict[Key, tuple[bytes, dict[str, bytes | None]]]:
+        """The record of this build, from the last one's: every object read, its version and its
+        attributes' digests.
+
+        `new_reads` are those of the pages and bodies made again in this build; whatever else
+        this build kept was made last time and read what the last record holds. The cost goes
+        with the change: an object whose version is the same keeps its entry, one whose version
+        changed has the attributes read last time taken again, one that is gone is dropped.
+        An attribute no page reads any more stays until its object changes: harmless.
+        """
         table: dict[Key, tuple[bytes, dict[str, bytes | None]]] = {}
-        for reads in all_reads:
+        versions = self.versions
+        for k, entry in self.old.items():
+            version = versions.get(k)
+            if version == entry[0]:
+                table[k] = entry  # shared with the last record until an attribute is added below
+            elif version is not None:
+                table[k] = (version, {attribute: self.now(k, attribute) for attribute in entry[1]})
+        copied: set[Key] = set()
+        for reads in new_reads:
             for k, attributes in reads.items():
                 entry = table.get(k)
                 if entry is None:
-                    version = self.versions.get(k)
+                    version = versions.get(k)
                     if version is None:
                         continue
-                    before = self.old.get(k)
-                    carried = before[1] if before is not None and before[0] == version else {}
-                    entry = table[k] = (version, dict(carried))
+                    entry = table[k] = (version, {})
+                    copied.add(k)
                 known = entry[1]
-                for attribute in attributes:
-                    if attribute not in known:
+                missing = [attribute for attribute in attributes if attribute not in known]
+                if missing:
+                    if k not in copied:
+                        known = dict(known)
+                        entry = table[k] = (entry[0], known)
+                        copied.add(k)
+                    for attribute in missing:
                         known[attribute] = self.now(k, attribute)
         return table

@@ -260,8 +260,10 @@ class BodyStep:
         return render_pages.PageRenderer(self.env, self.recorder, self.root).render(pages, todo, problems)
 
     def fields_table(self, records: dict[str, PageRecord]) -> dict:
-        body_reads = [self.cache.bodies.get(k).reads for k in self.markdown.used]
-        return self.fields.table([r.reads for r in records.values()] + body_reads)
+        """The attribute record for the next build: the last one's, with what was made again read anew."""
+        kept = self.cache.pages.get
+        new = [r.reads for rel, r in records.items() if r is not kept(rel)]
+        return self.fields.table(new + self.markdown.new_reads)
 
 
 def _today(options: Options) -> dt.date:

@@ -50,6 +50,7 @@ class BodyRenderer:
         self.bodies: dict[tuple[str, str], Rendered] = {}
         self.used: set[bytes] = set()
         self.rendered = 0
+        self.new_reads: list[Reads] = []  # of the bodies rendered (deps.Fields.table)
         self._claims: dict[str, bytes] = {}
         self._task: tuple[Problems, dict[str, bytes]] | None = None
 
@@ -80,6 +81,7 @@ class BodyRenderer:
             if not found:
                 self.store.put(entry_key, entry)
                 self.used.add(entry_key)
+                self.new_reads.append(entry.reads)
 
     def _valid(self, entry: BodyEntry, text: str) -> bool:
         """Whether a cached body would render the same today."""

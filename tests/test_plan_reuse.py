@@ -85,9 +85,24 @@ def test_random_edits_in_one_process_equal_clean_builds(site, tmp_path, seed):
         reused.append(build_here(site))
         try:
             assert_same_as_clean(site, tmp_path)
+            assert_record_holds_a_clean_builds(site, tmp_path / "clean")
         except AssertionError as exc:
             raise AssertionError(f"after steps {log}: {exc}") from None
     assert max(reused) > 10, (log, reused)  # pages were taken over, so the comparison above tested that
+
+
+def assert_record_holds_a_clean_builds(root: Path, clean: Path) -> None:
+    """The attribute record (deps.Fields.table) is carried from build to build, not made again:
+    every attribute a clean build of the same sources recorded must be in it, with the same
+    version and digest, or the next build would keep a page that changed."""
+    def record(where: Path) -> dict:
+        return cache.Store(cache.BuildCache(where, where / "site").folder, "fields").load().data
+
+    kept, made = record(root), record(clean)
+    assert made
+    wrong = [(k, attribute) for k, (version, digests) in made.items() for attribute, value in digests.items()
+             if k not in kept or kept[k][0] != version or kept[k][1].get(attribute, b"absent") != value]
+    assert not wrong, f"the record kept differs from a clean build's at {wrong[:5]}"
 
 
 def test_a_claim_edit_plans_again_only_the_pages_that_read_the_card(site, tmp_path):
