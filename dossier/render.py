@@ -50,6 +50,8 @@ class CompiledLayouts(jinja2.BytecodeCache):
             bucket.bytecode_from_string(data)
         elif self.files is not None:
             self.files.load_bytecode(bucket)
+            if bucket.code is not None:  # kept here too: serve makes a new environment for every build
+                self._memory[bucket.key] = bucket.bytecode_to_string()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._memory[bucket.key] = bucket.bytecode_to_string()
