@@ -113,6 +113,25 @@ def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | N
     return content  # complete, though references may be wrong: later steps report their own problems too
 
 
+def read_one(root: Path, path: Path, problems: Problems) -> tuple[str, Any] | None:
+    """One content file read alone, as (kind, item), checked as load() checks it but for its
+    references; None if it is no content file, or after reporting its problems."""
+    try:
+        rel = _rel(root, path)
+    except ValueError:
+        return None
+    folder, _, name = rel.removeprefix("content/").partition("/")
+    suffix = KINDS.get(folder)
+    if suffix is None or not rel.startswith("content/") or "/" in name or not name.endswith(suffix):
+        return None
+    if not _is_safe_regular_file(root.resolve(), path, rel, problems):
+        return None
+    text = _read_text(root, path, problems, rel)
+    reader = {"explainers": _explainer, "actors": _actor, "cards": _card}[folder]
+    item = None if text is None else reader(name[:-len(suffix)], rel, text, problems)
+    return None if item is None else (folder[:-1], item)
+
+
 def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 

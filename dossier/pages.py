@@ -48,11 +48,15 @@ class Urls:
 def targets(content: Content, urls: Urls) -> dict[str, Target]:
     """What each slug links to: the table every [[reference]] resolves through."""
     table = {}
-    for kind, items, label in (("explainer", content.explainers, "title"), ("actor", content.actors, "name"),
-                               ("card", content.cards, "title")):
+    for kind, items in (("explainer", content.explainers), ("actor", content.actors), ("card", content.cards)):
         for slug, item in items.items():
-            table[slug] = Target(urls.path(kind, slug), getattr(item, label), kind)
+            table[slug] = target(kind, item, urls)
     return table
+
+
+def target(kind: str, item: Explainer | Actor | Card, urls: Urls) -> Target:
+    """What a [[reference]] to this item links to, and with which label."""
+    return Target(urls.path(kind, item.slug), item.name if kind == "actor" else item.title, kind)
 
 
 def names(content: Content) -> dict[str, str]:
@@ -120,6 +124,16 @@ def plan(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered]
     planner.plan.outputs = {p.output: p for p in pages}
     graph.keep_only(p.context.get(name) for p in pages for name in DRAWN)  # the next plan may draw them again
     return planner.plan
+
+
+def item_page(kind: str, item: Explainer | Actor | Card, content: Content, index: Index,
+              bodies: dict[tuple[str, str], Rendered], urls: Urls, net: graph.Network, when: dict[str, int]) -> Page:
+    """The page of one explainer, actor or card."""
+    if kind == "explainer":
+        return _explainer_page(item, content, index, bodies, urls)
+    if kind == "actor":
+        return _actor_page(item, content, index, bodies, urls, net, when)
+    return _card_page(item, content, index, bodies, urls)
 
 
 def _card_page(card: Card, content: Content, index: Index, bodies: dict[tuple[str, str], Rendered],
