@@ -391,6 +391,15 @@ class Memo:
 _REMEMBERED: dict[Path, tuple[tuple | None, Core, dict[str, dict], Any]] = {}
 
 
+def remembered_plan(folder: Path) -> Any:
+    """What the last build into this cache folder planned (reuse.Plan), if this process made it
+    and its record is still the one on disk; else None."""
+    remembered = _REMEMBERED.get(folder)
+    if remembered is None or remembered[3] is None or remembered[0] != _signature(folder / "core.pickle"):
+        return None
+    return remembered[3].plan
+
+
 def _signature(path: Path) -> tuple | None:
     try:
         st = os.stat(path)

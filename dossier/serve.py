@@ -5,6 +5,7 @@
                  state, in a worker thread so that requests never wait for a build
     serve_watch  the sources, through watchdog (inotify): no polling floor
     serve_http   livereload's handlers, guarded, and the site's files, safely
+    serve_first_look  the saved item's page, made at once from the last build, served until the build ends
     serve_page   what every served HTML page gets: livereload's client, its build number
                  and a freshness check, a stylesheet swapper, and the error overlay
 
@@ -33,6 +34,7 @@ from tornado.netutil import bind_sockets
 
 from . import pipeline, search
 from .assets import published_name
+from .serve_first_look import first_look
 from .pipeline import Options, Result
 from .problems import ContentError, Problem
 from .render import BUILTIN, theme_dirs
@@ -157,6 +159,7 @@ class Rebuilder:
             self.wake.clear()
             changed, self.pending = self.pending, set()
             try:
+                await self.first_look(changed)
                 await self.build(changed)
             except Exception:  # a bug here must not end the rebuilds: say it, go on
                 traceback.print_exc(file=self.reporter.err)
@@ -192,6 +195,25 @@ class Rebuilder:
             self.reporter.problems(outcome.result.warnings[shown[0]:])
             self.reporter.err.flush()
 
+    async def first_look(self, changed: set[str]) -> None:
+        """Serve at once the saved items' own pages, made from the last build (serve_first_look.py);
+        the build that follows replaces them with its site."""
+        if not self.good:
+            return
+        started = asyncio.get_running_loop().time()
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(self.pool, first_look, self.options, changed)
+        except Exception as exc:  # a bug: the build comes next all the same
+            print(f"first look skipped: internal error ({type(exc).__name__}: {exc})", file=self.reporter.err, flush=True)
+            return
+        if found:
+            self.preview.drafts = found
+            self.preview.build += 1
+            seconds = asyncio.get_running_loop().time() - started
+            print(f"first look at {len(found)} page{'s' if len(found) > 1 else ''} in {seconds:.2f} s; "
+                  "building the site", file=self.reporter.out, flush=True)
+            reload_browsers(["*"])
+
     async def _catch_up_search(self) -> None:
         self.stop_search = threading.Event()
         try:
@@ -219,7 +241,8 @@ class Rebuilder:
         """Serve what the build came to, say it in the terminal, and reload the browsers."""
         was_good, self.good = self.good, outcome.good
         preview = self.preview
-        same = was_good and outcome.good and not outcome.result.changed  # the same site, byte for byte
+        looked, preview.drafts = bool(preview.drafts), {}  # first looks end with the build that follows them
+        same = was_good and outcome.good and not outcome.result.changed and not looked  # the same site, byte for byte
         if outcome.good:
             preview.base_path = outcome.result.base_path
             preview.overlay = ""

@@ -19,7 +19,7 @@ import os
 import re
 import stat
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from livereload.handlers import ForceReloadHandler, LiveReloadHandler, LiveReloadJSHandler
@@ -44,6 +44,7 @@ class Preview:
     base_path: str = "/"
     build: int = 0  # builds finished so far, good or not
     overlay: str = ""  # the error overlay of the latest build; "" when it was good
+    drafts: dict[str, bytes] = field(default_factory=dict)  # first looks (serve_first_look.py) by output path
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,8 @@ class SiteFiles(Guarded):
             self.redirect(found + (f"?{self.request.query}" if self.request.query else ""))
             return b""
         data = read_regular(found, preview.out) if found else None
+        if data is not None and preview.drafts:  # only ever in place of a page the site has
+            data = preview.drafts.get(found.relative_to(preview.out.resolve()).as_posix(), data)
         if data is None:
             self.set_status(404)
             found = preview.out / "404.html"

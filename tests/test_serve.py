@@ -512,6 +512,23 @@ def test_a_save_that_changes_no_page_reloads_nothing(served):
     socket_.close()
 
 
+def test_a_save_shows_its_page_at_once_then_the_build_brings_the_rest(served):
+    """serve_first_look.py: the saved explainer's page is served, and the browsers reloaded,
+    before the build; the build then reloads them again with the whole site."""
+    server = served()
+    socket_ = listening_socket(server.port)
+    builds = server.builds()
+    save(server.root / EXPLAINER, explainer_text("Seen at once"))
+    assert socket_.receive(20)["command"] == "reload"
+    server.wait_for_output(r"first look at 1 page in [\d.]+ s; building the site\n")
+    assert socket_.receive(20)["command"] == "reload"  # the build's
+    server.wait_for_output(rf"(?ms)(^built .*){{{builds + 1}}}")
+    assert server.output.index("first look at") < [m.start() for m in re.finditer(r"^built ", server.output, re.M)][-1]
+    status, _, body = server.request(f"{BASE}explainers/first-look/")
+    assert status == 200 and b"Seen at once" in body
+    socket_.close()
+
+
 def search_words(out: Path) -> bytes:
     """The text of Pagefind's fragments (gzipped JSON, one per page) under OUT."""
     return b"".join(gzip.decompress(path.read_bytes()) for path in sorted((out / "pagefind").rglob("*.pf_fragment")))

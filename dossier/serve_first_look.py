@@ -1,0 +1,128 @@
+"""A save's first look (serve): the saved item's own page, made at once from the last build.
+
+On a big site the build after a save takes seconds, but the editor is looking at one page.
+So before that build, serve makes the pages of the items the save changed (an explainer's
+or actor's page, a card's page and the explainers that embed it) from the last build's
+plan, with only the saved files read again and their bodies rendered again, and serves
+them in place of the site's files until the build's site is in place (Hugo's "fast render"
+does the same for the pages open in a browser). What such a page gathers from other
+files (the index: backlinks, related explainers, who is involved) is the last build's
+until then. Nothing is shown early for a save that adds, removes or renames a file, that
+touches anything but content items, or that has any problem: the build reports those.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import itertools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import load, pages, render
+from .cache import BuildCache, remembered_plan
+from .markup import MarkdownRenderer
+from .model import Content
+from .pipeline import Options, Theme
+from .problems import Problems
+from .render_bodies import OPTIONS
+
+
+def first_look(options: Options, changed: set[str]) -> dict[str, bytes]:
+    """The pages the saved files show, by output path, where they differ from the site's; {} for none."""
+    plan = remembered_plan(BuildCache(options.root, options.out).folder)
+    if plan is None or plan.inputs is None or not changed:
+        return {}
+    collecting = gc.isenabled()
+    gc.disable()  # as in a build: a full collection over a big site's model would take seconds
+    try:
+        return _look(options, plan.inputs, changed)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
+    root, problems = options.root, Problems()
+    content, bodies = inputs.content, dict(inputs.bodies)
+    tables = {kind: dict(getattr(content, f"{kind}s")) for kind in ("explainer", "actor", "card")}
+    saved = []
+    for path in sorted(changed):
+        read = load.read_one(root, Path(path), problems)
+        if read is None or problems.items:
+            return {}
+        kind, item = read
+        if item.slug not in tables[kind] or getattr(item, "draft", False) and not options.drafts:
+            return {}  # a new item, or one the build leaves out: the build shows it
+        tables[kind][item.slug] = item
+        saved.append((kind, item.slug))
+    content = dataclasses.replace(content, explainers=tables["explainer"], actors=tables["actor"],
+                                  cards=tables["card"])
+    theme = Theme.of(root, content, None, problems)
+    if problems.items:
+        return {}
+
+    def embed(slug: str) -> str:
+        return render.render_partial(theme.env, "partials/card.html", problems, root, card=content.cards[slug],
+                                     claim=bodies[("card", slug)].html, heading_level=3)
+
+    markdown = _markdown(content, theme.urls)
+    markdown.embed = embed
+    shown = list(saved)
+    for kind, slug in saved:  # an embedded claim is part of its explainers' bodies
+        if kind == "card":
+            shown += [("explainer", e) for e in inputs.index.embedded_in.get(slug, []) if ("explainer", e) not in shown]
+    for kind, slug in sorted(shown, key=lambda k: k[0] != "card"):  # claims first: explainers embed them
+        item = tables[kind][slug]
+        bodies[(kind, slug)] = markdown.render(item.claim if kind == "card" else item.body, problems, **OPTIONS[kind])
+    if problems.items:
+        return {}
+    found = {}
+    for kind, slug in shown:
+        page = pages.item_page(kind, tables[kind][slug], content, inputs.index, bodies, theme.urls,
+                               inputs.net, inputs.when)
+        data = render.render_page(theme.env, page, problems, root)
+        if data is None:
+            return {}
+        if _differs(options.out / page.output, data):
+            found[page.output] = data
+    return found
+
+
+class _Targets(Mapping):
+    """pages.targets(content, urls), each entry made when asked for: a body names a few."""
+
+    def __init__(self, content: Content, urls: pages.Urls):
+        self.content, self.urls = content, urls
+
+    def __getitem__(self, slug: str) -> Any:
+        kind = self.content.kind_of(slug)
+        if kind is None:
+            raise KeyError(slug)
+        return pages.target(kind, getattr(self.content, f"{kind}s")[slug], self.urls)
+
+    def __iter__(self):
+        return itertools.chain(self.content.explainers, self.content.actors, self.content.cards)
+
+    def __len__(self) -> int:
+        return len(self.content.explainers) + len(self.content.actors) + len(self.content.cards)
+
+
+_RENDERER: list = []  # (names, a Markdown renderer for them): its name matcher takes 50 ms at 2,500 actors
+
+
+def _markdown(content: Content, urls: pages.Urls) -> MarkdownRenderer:
+    names = pages.names(content)
+    if not _RENDERER or _RENDERER[0] != names:
+        _RENDERER[:] = [names, MarkdownRenderer({}, names)]
+    markdown = _RENDERER[1]
+    markdown.targets = _Targets(content, urls)
+    return markdown
+
+
+def _differs(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() != data
+    except OSError:
+        return True
