@@ -42,6 +42,7 @@ class Options:
     today: dt.date | None = None
     search: bool = True  # False: keep the last search index as it is (serve, until the editor pauses)
     stop: threading.Event | None = None  # set while the build runs: the build is abandoned (serve)
+    replan: bool = False  # build even if nothing changed, to plan every page in this process (serve's warm-up)
     # called with the Result as soon as the new site is in place, before the build cache is saved:
     # serve reloads the browsers then (a failed save only adds a warning to the Result afterwards)
     published: Callable[[Result], None] | None = None
@@ -73,7 +74,8 @@ def build(options: Options) -> Result:
     try:
         epoch, inputs = cache.scan(options)
         cache.start(epoch)
-        result = _nothing_changed(options, cache, inputs) or _build(options, cache, inputs, started)
+        result = (None if options.replan else _nothing_changed(options, cache, inputs)) \
+            or _build(options, cache, inputs, started)
     finally:
         cache.close()
         if collecting:

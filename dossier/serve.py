@@ -34,6 +34,7 @@ from tornado.netutil import bind_sockets
 
 from . import pipeline, search
 from .assets import published_name
+from .cache import BuildCache, remembered_plan
 from .serve_first_look import first_look
 from .pipeline import Options, Result
 from .problems import ContentError, Problem
@@ -99,7 +100,7 @@ class Outcome:
     result: Result | None = None
     problems: list[Problem] = field(default_factory=list)
     failure: str = ""
-    stopped: bool = False  # a search catch-up, stopped for a save
+    stopped: bool = False  # a catch-up, stopped for a save
 
     @property
     def good(self) -> bool:
@@ -126,7 +127,9 @@ class Rebuilder:
 
     Pagefind reads every page, so it would make each save's build as slow as a whole site's:
     saves are built with the last search index kept, and the index catches up once the
-    editor pauses (SEARCH_PAUSE), in a build that the next save stops.
+    editor pauses (SEARCH_PAUSE), in a build that the next save stops. The same pause warms
+    serve up when its first build found nothing to do: a build that plans every page in
+    memory, which a save's first look is made from (serve_first_look.py).
     """
 
     def __init__(self, options: Options, preview: Preview, reporter, debounce: float):
@@ -139,6 +142,7 @@ class Rebuilder:
         self.good = True  # the latest build was good (no overlay on the pages)
         self.search_behind = False  # the served search index is older than the pages
         self.stop_search: threading.Event | None = None  # set to stop the catch-up build in progress
+        self.warmed = False  # a warm-up has been made (or was not needed)
 
     def changed(self, path: str) -> None:
         """A source changed (called on the loop)."""
@@ -165,8 +169,8 @@ class Rebuilder:
                 traceback.print_exc(file=self.reporter.err)
 
     async def _changes_or_pause(self) -> bool:
-        """Wait for a change (True), or for a pause while the search index is behind (False)."""
-        if not self.search_behind:
+        """Wait for a change (True), or for a pause while there is catching up to do (False)."""
+        if not self.search_behind and not self._cold():
             await self.wake.wait()
             return True
         try:
@@ -214,20 +218,32 @@ class Rebuilder:
                   "building the site", file=self.reporter.out, flush=True)
             reload_browsers(["*"])
 
+    def _cold(self) -> bool:
+        """Whether nothing is planned in memory for a first look, and a warm-up would do it."""
+        return not self.warmed and self.good and remembered_plan(BuildCache(self.options.root, self.options.out).folder) is None
+
     async def _catch_up_search(self) -> None:
+        """The search index made for the pages as they are, and serve warmed up if it is cold."""
         self.stop_search = threading.Event()
+        warm_up = self._cold()
         try:
-            outcome = await self._attempt(dataclasses.replace(self.options, stop=self.stop_search))
+            outcome = await self._attempt(dataclasses.replace(self.options, stop=self.stop_search, replan=warm_up))
         finally:
             self.stop_search = None
         if outcome.stopped:
             return
+        self.warmed = self.warmed or warm_up
+        behind, self.search_behind = self.search_behind, False
         if not outcome.good:  # the save's build has shown what is wrong; the next one will try again
-            self.search_behind = False
-        elif any(not rel.startswith(f"{search.BUNDLE}/") for rel in outcome.result.changed):
+            return
+        if any(not rel.startswith(f"{search.BUNDLE}/") for rel in outcome.result.changed):
             self.show(outcome, set())  # a save landed before its change was seen: show it now
-        else:
-            self.search_behind = outcome.result.search_behind
+            return
+        self.search_behind = outcome.result.search_behind
+        if warm_up:
+            print(f"warmed up in {outcome.result.seconds:.2f} s: a save now shows its page at once",
+                  file=self.reporter.out, flush=True)
+        if behind:
             print(f"search index updated in {outcome.result.seconds:.2f} s", file=self.reporter.out, flush=True)
 
     async def _attempt(self, options: Options) -> Outcome:

@@ -529,6 +529,20 @@ def test_a_save_shows_its_page_at_once_then_the_build_brings_the_rest(served):
     socket_.close()
 
 
+def test_a_start_with_nothing_to_build_warms_up_for_first_looks(served, tmp_path):
+    """On a site built before, serve's first build does nothing and plans nothing; once the
+    editor pauses it plans every page in memory, and the next save gets its first look."""
+    root = make_site(tmp_path / "built")
+    subprocess.run([sys.executable, str(REPO / "build.py"), "--root", str(root)], check=True, capture_output=True)
+    server = served(root)
+    assert "(0 rendered," in server.output
+    server.wait_for_output(r"warmed up in [\d.]+ s")
+    save(root / EXPLAINER, explainer_text("After the warm-up"))
+    server.wait_for_output(r"first look at 1 page in")
+    server.wait_for_page(f"{BASE}explainers/first-look/", lambda s, b: b"After the warm-up" in b)
+    assert "error" not in server.output
+
+
 def search_words(out: Path) -> bytes:
     """The text of Pagefind's fragments (gzipped JSON, one per page) under OUT."""
     return b"".join(gzip.decompress(path.read_bytes()) for path in sorted((out / "pagefind").rglob("*.pf_fragment")))
