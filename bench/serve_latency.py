@@ -140,6 +140,11 @@ def main() -> None:
                 page.add_init_script(RECORD_LOADS)
                 page.goto(f"{url}explainers/{args.explainer}/")
                 time.sleep(1)
+                if re.search(r"\(0 rendered,", "".join(lines)):  # a start with nothing to build: serve warms up
+                    deadline = time.monotonic() + limit
+                    while "warmed up" not in "".join(lines) and time.monotonic() < deadline and process.poll() is None:
+                        time.sleep(0.1)
+                    print("".join(line for line in lines if line.startswith("warmed up")).strip(), flush=True)
                 builds_before = len(re.findall(r"^built .* in ([\d.]+) s", "".join(lines), re.M))
 
                 pages, messages = [], []
@@ -175,9 +180,10 @@ def main() -> None:
         print()
         print(summary("save to page (page swapped in or reloaded)", pages))
         print(summary("  of which save to reload message", messages))
+        looks = len(re.findall(r"^first look at", "".join(lines), re.M))
+        print(f"  first looks (the saved page, made before the build): {looks} of {len(pages)} saves")
         if len(page_builds) == len(messages):
-            print(summary("  of which the build itself", page_builds))
-            print(summary("  serve's own part (message minus build)", [m - b for m, b in zip(messages, page_builds)]))
+            print(summary("  the build after each save (the whole site in place)", page_builds))
         if styles:
             print(summary("save to page (stylesheet, no reload)", styles))
         print(f"median build time reported by serve: {statistics.median(builds[builds_before:]):.0f} ms "
