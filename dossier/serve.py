@@ -10,7 +10,8 @@
                  and a freshness check, a stylesheet swapper, and the error overlay
 
 Every save reaches the browser: a burst of saves is one build of the last state; a save
-during a build gets another build after it; every build reloads the browsers as soon as
+during a build stops it if it has written nothing yet (but never two builds in a row), or
+else gets another build after it; every build reloads the browsers as soon as
 its site is in place (before it saves its cache: Options.published). livereload's 3-second
 reload throttle lives in LiveReloadHandler.poll_tasks, its polling path, which is not
 used: builds call LiveReloadHandler.reload_waiters directly.
@@ -100,7 +101,7 @@ class Outcome:
     result: Result | None = None
     problems: list[Problem] = field(default_factory=list)
     failure: str = ""
-    stopped: bool = False  # a catch-up, stopped for a save
+    stopped: bool = False  # stopped for a newer save before it wrote anything
 
     @property
     def good(self) -> bool:
@@ -141,7 +142,9 @@ class Rebuilder:
         self.busy = False
         self.good = True  # the latest build was good (no overlay on the pages)
         self.search_behind = False  # the served search index is older than the pages
-        self.stop_search: threading.Event | None = None  # set to stop the catch-up build in progress
+        self.stoppable: threading.Event | None = None  # set to stop the build in progress (it ends between steps)
+        self.stopped_last = False  # the last save's build was stopped: the next one is not
+        self.carried: set[str] = set()  # the changes of a stopped build, for the build that replaces it
         self.warmed = False  # a warm-up has been made (or was not needed)
 
     def changed(self, path: str) -> None:
@@ -149,8 +152,8 @@ class Rebuilder:
         self.pending.add(path)
         self.last_change = asyncio.get_running_loop().time()
         self.wake.set()
-        if self.stop_search is not None:
-            self.stop_search.set()
+        if self.stoppable is not None:
+            self.stoppable.set()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -161,7 +164,7 @@ class Rebuilder:
             while (quiet := loop.time() - self.last_change) < self.debounce:
                 await asyncio.sleep(self.debounce - quiet)
             self.wake.clear()
-            changed, self.pending = self.pending, set()
+            changed, self.pending, self.carried = self.pending | self.carried, set(), set()
             try:
                 await self.first_look(changed)
                 await self.build(changed)
@@ -191,8 +194,19 @@ class Rebuilder:
             loop.call_soon_threadsafe(self.show, Outcome(result=dataclasses.replace(result, warnings=list(result.warnings))),
                                       changed)
 
-        options = dataclasses.replace(self.options, search=self.options.search and first, published=published)
-        outcome = await self._attempt(options)
+        # A save's build is stopped by the next save until it writes (then its site is shown): the
+        # next save's first look is not kept waiting. Never two in a row, so the site catches up.
+        stop = None if first or self.stopped_last else threading.Event()
+        options = dataclasses.replace(self.options, search=self.options.search and first, published=published, stop=stop)
+        self.stoppable = stop
+        try:
+            outcome = await self._attempt(options)
+        finally:
+            self.stoppable = None
+        self.stopped_last = outcome.stopped
+        if outcome.stopped:  # the build of the newer save covers this one's changes
+            self.carried |= changed
+            return
         if not shown or not outcome.good:  # not published, or it failed after (a bug in saving the cache)
             self.show(outcome, changed)
         else:  # a warning that the cache could not be saved comes after
@@ -224,12 +238,12 @@ class Rebuilder:
 
     async def _catch_up_search(self) -> None:
         """The search index made for the pages as they are, and serve warmed up if it is cold."""
-        self.stop_search = threading.Event()
+        self.stoppable = threading.Event()
         warm_up = self._cold()
         try:
-            outcome = await self._attempt(dataclasses.replace(self.options, stop=self.stop_search, replan=warm_up))
+            outcome = await self._attempt(dataclasses.replace(self.options, stop=self.stoppable, replan=warm_up))
         finally:
-            self.stop_search = None
+            self.stoppable = None
         if outcome.stopped:
             return
         self.warmed = self.warmed or warm_up
@@ -278,8 +292,8 @@ class Rebuilder:
         reload_browsers(reload_paths(changed, self.options.root, preview.base_path) if live else ["*"])
 
     def close(self) -> None:
-        if self.stop_search is not None:  # a search catch-up need not be waited for
-            self.stop_search.set()
+        if self.stoppable is not None:  # a catch-up, or a build that has written nothing yet, need not be waited for
+            self.stoppable.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -492,6 +492,29 @@ def test_a_save_during_a_slow_build_gets_a_build_after_it_and_requests_go_on(ser
     assert b"Slow C" in body  # and it stays there: no later build of an older state
 
 
+def test_a_save_stops_the_build_of_the_last_one_until_it_writes(served, tmp_path):
+    """The second save comes while the first one's build renders its (slow) body: that build is
+    stopped before it writes, and one build of the second save follows. The first look at the
+    second save is not kept waiting for the first save's build."""
+    root = make_site(tmp_path / "slow")
+    paragraph = "North Korea is sending shells to Russia, and this sentence makes the build slow. " * 8
+    slow = explainer_text("Slow") + "\n" + "\n\n".join([paragraph] * 600) + "\n"
+    (root / EXPLAINER).write_text(slow, encoding="utf-8")
+    server = served(root)
+    builds = server.builds()
+    save(root / EXPLAINER, slow.replace("this sentence", "sentence B"))
+    look = float(server.wait_for_output(r"first look at 1 page in ([\d.]+) s").group(1))
+    assert look > 0.3, "the body should take long enough to render to save again meanwhile"
+    time.sleep(0.1)  # the build of B is rendering the body
+    save(root / EXPLAINER, slow.replace("this sentence", "sentence C"))
+    server.wait_for_page(f"{BASE}explainers/first-look/", lambda s, b: b"sentence C" in b, timeout=60)
+    server.wait_for_output(rf"(?ms)(^built .*){{{builds + 1}}}", timeout=60)
+    time.sleep(look * 3)
+    assert server.builds() == builds + 1, server.output  # B's build was stopped, C's was not
+    assert len(re.findall(r"^first look at", server.output, re.M)) == 2
+    assert b"sentence C" in server.request(f"{BASE}explainers/first-look/")[2]
+
+
 def listening_socket(port: int) -> Socket:
     """A websocket that has said hello, as livereload.js does: it hears every reload."""
     socket_ = Socket(port, f"http://127.0.0.1:{port}")
