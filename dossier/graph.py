@@ -245,7 +245,8 @@ class _Memo:
 
     def keep_only(self, shown: Iterable[str | None]) -> None:
         held = {id(svg) for svg in shown}  # the very strings get() handed out
-        self.drawings = {key: svg for key, svg in self.drawings.items() if id(svg) in held}
+        kept = list(self.drawings.items())  # at once: serve's first looks may draw meanwhile, in another thread
+        self.drawings = {key: svg for key, svg in kept if id(svg) in held}
 
 
 _drawings = _Memo()

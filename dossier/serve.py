@@ -139,12 +139,16 @@ class Rebuilder:
         self.last_change = 0.0
         self.wake = asyncio.Event()
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dossier-build")
+        self.looks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dossier-look")  # first looks, one at a time
         self.busy = False
         self.good = True  # the latest build was good (no overlay on the pages)
         self.search_behind = False  # the served search index is older than the pages
         self.stoppable: threading.Event | None = None  # set to stop the build in progress (it ends between steps)
         self.stopped_last = False  # the last save's build was stopped: the next one is not
         self.carried: set[str] = set()  # the changes of a stopped build, for the build that replaces it
+        self.in_build: set[str] = set()  # the changes the build in progress was started for
+        self.looking: asyncio.Future | None = None  # a first look made while a build runs (_look_meanwhile)
+        self.looked = -1.0  # when the latest first look began
         self.warmed = False  # a warm-up has been made (or was not needed)
 
     def changed(self, path: str) -> None:
@@ -154,6 +158,23 @@ class Rebuilder:
         self.wake.set()
         if self.stoppable is not None:
             self.stoppable.set()
+        if self.busy and self.looking is None:  # the editor need not wait for the build in progress
+            self.looking = asyncio.ensure_future(self._look_meanwhile())
+
+    async def _look_meanwhile(self) -> None:
+        """First looks at the saves made while a build runs, made beside it from the last build's
+        plan: so with every change not yet in a built site."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                while (quiet := loop.time() - self.last_change) < self.debounce:
+                    await asyncio.sleep(self.debounce - quiet)
+                started = loop.time()
+                await self.first_look(self.in_build | self.carried | self.pending)
+                if self.last_change < started or not self.busy:
+                    return
+        finally:
+            self.looking = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -166,7 +187,10 @@ class Rebuilder:
             self.wake.clear()
             changed, self.pending, self.carried = self.pending | self.carried, set(), set()
             try:
-                await self.first_look(changed)
+                if self.looking is not None:  # its pages must be up before the build's replace them
+                    await self.looking
+                if self.looked < self.last_change:  # else the look made meanwhile saw these changes
+                    await self.first_look(changed)
                 await self.build(changed)
             except Exception:  # a bug here must not end the rebuilds: say it, go on
                 traceback.print_exc(file=self.reporter.err)
@@ -198,11 +222,11 @@ class Rebuilder:
         # next save's first look is not kept waiting. Never two in a row, so the site catches up.
         stop = None if first or self.stopped_last else threading.Event()
         options = dataclasses.replace(self.options, search=self.options.search and first, published=published, stop=stop)
-        self.stoppable = stop
+        self.stoppable, self.in_build = stop, changed
         try:
             outcome = await self._attempt(options)
         finally:
-            self.stoppable = None
+            self.stoppable, self.in_build = None, set()
         self.stopped_last = outcome.stopped
         if outcome.stopped:  # the build of the newer save covers this one's changes
             self.carried |= changed
@@ -218,14 +242,14 @@ class Rebuilder:
         the build that follows replaces them with its site."""
         if not self.good:
             return
-        started = asyncio.get_running_loop().time()
+        started = self.looked = asyncio.get_running_loop().time()
         try:
-            found = await asyncio.get_running_loop().run_in_executor(self.pool, first_look, self.options, changed)
+            found = await asyncio.get_running_loop().run_in_executor(self.looks, first_look, self.options, changed)
         except Exception as exc:  # a bug: the build comes next all the same
             print(f"first look skipped: internal error ({type(exc).__name__}: {exc})", file=self.reporter.err, flush=True)
             return
+        self.preview.drafts = found  # none: nothing to show early, or nothing that can be
         if found:
-            self.preview.drafts = found
             self.preview.build += 1
             seconds = asyncio.get_running_loop().time() - started
             print(f"first look at {len(found)} page{'s' if len(found) > 1 else ''} in {seconds:.2f} s; "
@@ -271,7 +295,9 @@ class Rebuilder:
         """Serve what the build came to, say it in the terminal, and reload the browsers."""
         was_good, self.good = self.good, outcome.good
         preview = self.preview
-        looked, preview.drafts = bool(preview.drafts), {}  # first looks end with the build that follows them
+        looked = bool(preview.drafts)
+        if not outcome.good or not (self.pending or self.carried):  # else they show saves newer than this build
+            preview.drafts = {}
         same = was_good and outcome.good and not outcome.result.changed and not looked  # the same site, byte for byte
         if outcome.good:
             preview.base_path = outcome.result.base_path
@@ -295,6 +321,7 @@ class Rebuilder:
         if self.stoppable is not None:  # a catch-up, or a build that has written nothing yet, need not be waited for
             self.stoppable.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.looks.shutdown(wait=True, cancel_futures=True)
 
 
 def reload_paths(changed: set[str], root: Path, base: str) -> list[str]:

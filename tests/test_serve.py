@@ -702,3 +702,61 @@ def test_workers_forked_by_a_build_in_serve_end_and_do_not_signal_serve():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "signals seen: []"
+
+
+def test_a_save_during_a_build_gets_its_first_look_beside_it(tmp_path, monkeypatch):
+    """serve.Rebuilder with a build held open: a save made meanwhile gets a first look at once,
+    made with every change the site does not have yet, and shown until a build has them."""
+    import asyncio
+    import io
+
+    from dossier import cli, pipeline, serve
+    from dossier.serve_http import Preview
+
+    releases, builds, looks = [threading.Event() for _ in range(3)], [], []
+
+    def held_build(options):
+        builds.append(options)
+        releases[len(builds) - 1].wait(20)
+        return serve.Outcome(result=pipeline.Result(pages=1, changed=["explainers/a/index.html"]))
+
+    def look(options, changed):
+        looks.append(set(changed))
+        return {"explainers/a/index.html": f"look {len(looks)}".encode()}
+
+    monkeypatch.setattr(serve, "attempt", held_build)
+    monkeypatch.setattr(serve, "first_look", look)
+    reloads = []
+    monkeypatch.setattr(serve, "reload_browsers", reloads.append)
+    preview = Preview(out=tmp_path)
+    out = io.StringIO()
+
+    async def until(condition, timeout=10.0):
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            assert asyncio.get_running_loop().time() < deadline, (builds, looks, out.getvalue())
+            await asyncio.sleep(0.01)
+
+    async def main():
+        options = pipeline.Options(root=tmp_path, out=tmp_path / "site")
+        rebuilder = serve.Rebuilder(options, preview, cli.Reporter(out, out), debounce=0.01)
+        rebuilds = asyncio.create_task(rebuilder.run())
+        rebuilder.changed("a.md")
+        await until(lambda: builds)  # the look at a.md came first, then the build, held open
+        assert looks == [{"a.md"}]
+        rebuilder.changed("b.md")
+        await until(lambda: len(looks) == 2)  # at once, not after the build
+        assert looks[1] == {"a.md", "b.md"} and len(builds) == 1
+        await until(lambda: preview.drafts == {"explainers/a/index.html": b"look 2"})
+        assert reloads == [["*"], ["*"]]  # the browsers were told of each look
+        releases[0].set()  # the build of a.md ends; b.md's draft stays until a build has b.md
+        await until(lambda: len(builds) == 2)
+        assert preview.drafts == {"explainers/a/index.html": b"look 2"}
+        assert len(looks) == 2  # the look made meanwhile saw b.md: none again before its build
+        releases[1].set()
+        await until(lambda: not rebuilder.busy)
+        await until(lambda: preview.drafts == {})
+        rebuilds.cancel()
+        rebuilder.close()
+
+    asyncio.run(main())
