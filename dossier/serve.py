@@ -5,9 +5,11 @@
                  state, in a worker thread so that requests never wait for a build
     serve_watch  the sources, through watchdog (inotify): no polling floor
     serve_http   livereload's handlers, guarded, and the site's files, safely
-    serve_first_look  the saved item's page, made at once from the last build, served until the build ends
     serve_page   what every served HTML page gets: livereload's client, its build number
                  and a freshness check, a stylesheet swapper, and the error overlay
+    serve_first_look
+                 a save's first look: the saved items' pages, made at once from the last
+                 build and served until a build has the save (also for saves during a build)
 
 Every save reaches the browser: a burst of saves is one build of the last state; a save
 during a build stops it if it has written nothing yet (but never two builds in a row), or
@@ -36,10 +38,10 @@ from tornado.netutil import bind_sockets
 from . import pipeline, search
 from .assets import published_name
 from .cache import BuildCache, remembered_plan
-from .serve_first_look import first_look
 from .pipeline import Options, Result
 from .problems import ContentError, Problem
 from .render import BUILTIN, theme_dirs
+from .serve_first_look import first_look
 from .serve_http import Hosts, Preview, application, bracketed, reload_browsers, server_limits
 from .serve_page import overlay_html
 from .serve_watch import Watcher
@@ -258,7 +260,8 @@ class Rebuilder:
 
     def _cold(self) -> bool:
         """Whether nothing is planned in memory for a first look, and a warm-up would do it."""
-        return not self.warmed and self.good and remembered_plan(BuildCache(self.options.root, self.options.out).folder) is None
+        folder = BuildCache(self.options.root, self.options.out).folder
+        return not self.warmed and self.good and remembered_plan(folder) is None
 
     async def _catch_up_search(self) -> None:
         """The search index made for the pages as they are, and serve warmed up if it is cold."""

@@ -9,6 +9,10 @@ does the same for the pages open in a browser). What such a page gathers from ot
 files (the index: backlinks, related explainers, who is involved) is the last build's
 until then. Nothing is shown early for a save that adds, removes or renames a file, that
 touches anything but content items, or that has any problem: the build reports those.
+
+serve also makes first looks while a build runs, in a thread of their own: a look only reads
+the last build's plan (which no later build changes) and makes objects of its own; the one
+memo it shares, graph's drawings, copies its entries before it prunes them.
 """
 
 from __future__ import annotations
