@@ -135,7 +135,8 @@ def main() -> None:
         limit = 600 if args.root else 30  # seconds a save may take to show
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                                     env={**os.environ, "TMPDIR": temp})  # its singleton folder
                 page = browser.new_page()
                 page.add_init_script(RECORD_LOADS)
                 page.goto(f"{url}explainers/{args.explainer}/")

@@ -85,11 +85,13 @@ def playwright():
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_path, playwright):  # chromium_path first: skip before starting the driver
+def browser(chromium_path, playwright, tmp_path_factory):  # chromium_path first: skip before starting the driver
     browser = playwright.chromium.launch(
         executable_path=chromium_path,
         headless=True,
         args=CHROMIUM_ARGS,
+        # chromium makes its singleton folder (org.chromium.Chromium.*) in TMPDIR and leaves it
+        env={**os.environ, "TMPDIR": str(tmp_path_factory.mktemp("chromium"))},
     )
     try:
         yield browser
