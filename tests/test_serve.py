@@ -759,4 +759,18 @@ def test_a_save_during_a_build_gets_its_first_look_beside_it(tmp_path, monkeypat
         rebuilds.cancel()
         rebuilder.close()
 
-    asyncio.run(main())
+    # in a thread of its own: after the browser tests, Playwright's loop is running in this one
+    failed: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _run_catching(lambda: asyncio.run(main()), failed))
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the rebuilder test hung"
+    if failed:
+        raise failed[0]
+
+
+def _run_catching(call, failed: list) -> None:
+    try:
+        call()
+    except BaseException as exc:  # handed to the test's own thread
+        failed.append(exc)
