@@ -91,9 +91,8 @@ def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | N
     files = _content_files(root, problems)
     media = tuple(_media_files(root, problems))
     content = Content(site=site) if site else None
-    readers: dict[str, Callable[..., Any]] = {"explainers": _explainer, "actors": _actor, "cards": _card}
     for kind, paths in files.items():
-        reader = readers[kind]
+        reader = _READERS[kind]
         for path, slug, rel, plain in paths:
             item = memo.recall(reader, slug, rel) if memo and plain else None  # links are always read
             if item is None:
@@ -127,7 +126,7 @@ def read_one(root: Path, path: Path, problems: Problems) -> tuple[str, Any] | No
     if not _is_safe_regular_file(root.resolve(), path, rel, problems):
         return None
     text = _read_text(root, path, problems, rel)
-    reader = {"explainers": _explainer, "actors": _actor, "cards": _card}[folder]
+    reader = _READERS[folder]
     item = None if text is None else reader(name[:-len(suffix)], rel, text, problems)
     return None if item is None else (folder[:-1], item)
 
@@ -405,6 +404,9 @@ def _card(slug: str, rel: str, text: str, problems: Problems) -> Card | None:
     claim_node = node.items["claim"][1]  # [[references]] in the claim are found where it was written
     claim = Body(values.pop("claim"), rel, claim_node.mark.line, claim_node.mark.col, claim_node.source)
     return Card(slug=slug, path=rel, claim=claim, **values)
+
+
+_READERS: dict[str, Callable[..., Any]] = {"explainers": _explainer, "actors": _actor, "cards": _card}  # by folder
 
 
 def _media_files(root: Path, problems: Problems) -> list[str]:
