@@ -18,6 +18,7 @@ memo it shares, graph's drawings, copies its entries before it prunes them.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import gc
 import itertools
 from collections.abc import Mapping
@@ -63,8 +64,10 @@ def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
         saved.append((kind, item.slug))
     content = dataclasses.replace(content, explainers=tables["explainer"], actors=tables["actor"],
                                   cards=tables["card"])
+    checked = Problems()  # the rules across files (an unknown actor, a name taken twice): the last build passed them
+    load.check_references(content, checked, options.today or dt.date.today())
     theme = Theme.of(root, content, None, problems)
-    if problems.items:
+    if problems.items or checked.errors:
         return {}
 
     def embed(slug: str) -> str:

@@ -61,7 +61,8 @@ def test_a_first_look_uses_the_saved_links_and_shows_only_what_changed(site):
     assert first_look(options(site), {str(card)}) == {}
 
 
-@pytest.mark.parametrize("change", ["new file", "broken YAML", "unknown reference", "layout", "draft", "deleted"])
+@pytest.mark.parametrize("change", ["new file", "broken YAML", "unknown reference", "unknown actor", "layout", "draft",
+                                    "deleted"])
 def test_nothing_is_shown_early_for_what_only_the_build_can_show(site, change):
     explainer = site / "content/explainers/putin-visits-pyongyang.md"
     saved = explainer
@@ -72,6 +73,9 @@ def test_nothing_is_shown_early_for_what_only_the_build_can_show(site, change):
         edit(explainer, "title: ", "title: [unclosed ")
     elif change == "unknown reference":
         edit(explainer, "\n## ", "\nSee [[nobody-at-all]].\n\n## ")
+    elif change == "unknown actor":  # a rule across files, which the build checks once all are read
+        edit(explainer, "actors:\n", "actors:\n  - nobody-at-all\n")
+        edit(explainer, "\n## ", "\nA paragraph the page would show.\n\n## ")
     elif change == "layout":
         saved = site / "layouts/explainer.html"
         edit(saved, "<article", "<!-- a layout change -->\n<article")
