@@ -8,7 +8,7 @@ import re
 import stat
 import unicodedata
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from . import fields as f
 from .model import (ACTOR_KINDS, CARD_STATUSES, Actor, Alias, Body, Card, Content, Explainer,
@@ -430,19 +430,27 @@ def _media_files(root: Path, problems: Problems) -> list[str]:
     return found
 
 
-def check_references(content: Content, problems: Problems, today: dt.date) -> None:
-    """Cross-file rules: slugs that must exist, unique aliases, sensible dates."""
+def check_references(content: Content, problems: Problems, today: dt.date,
+                     only: set[tuple[str, str]] | None = None) -> None:
+    """Cross-file rules: slugs that must exist, unique aliases, sensible dates.
+
+    `only`, (kind, slug) of some items: just the rules they take part in (serve's first look at
+    a save, where every other item passed them in the last build)."""
     actors = content.actors
+
+    def chosen(kind: str, table: dict) -> Iterable:
+        return table.values() if only is None else [table[slug] for k, slug in only if k == kind]
+
     all_refs: list[SlugRef] = []
-    for explainer in content.explainers.values():
+    for explainer in chosen("explainer", content.explainers):
         all_refs.extend(explainer.actors)
         if explainer.updated and explainer.updated < explainer.published:
             problems.error(explainer.marks["updated"], f"updated ({explainer.updated}) is before published ({explainer.published})")
         if explainer.published > today:
             problems.warning(explainer.marks["published"], f"published date {explainer.published} is in the future")
-    for card in content.cards.values():
+    for card in chosen("card", content.cards):
         all_refs.extend(card.actors)
-    for actor in actors.values():
+    for actor in chosen("actor", actors):
         for relation in actor.relations:
             if relation.actor.slug == actor.slug:
                 problems.error(relation.actor.mark, f"actor '{actor.slug}' cannot be related to itself")
@@ -450,6 +458,8 @@ def check_references(content: Content, problems: Problems, today: dt.date) -> No
     for ref in all_refs:
         if ref.slug not in actors:
             problems.error(ref.mark, f"unknown actor '{ref.slug}'{did_you_mean(ref.slug, actors)}")
+    if only is not None and not any(kind == "actor" for kind, _ in only):
+        return  # names and aliases are the actors' own
     names: dict[str, tuple[str, Mark]] = {}
     for actor in actors.values():
         owner = names.setdefault(actor.name, (actor.slug, actor.marks.get("name", Mark(actor.path))))

@@ -65,7 +65,7 @@ def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
     content = dataclasses.replace(content, explainers=tables["explainer"], actors=tables["actor"],
                                   cards=tables["card"])
     checked = Problems()  # the rules across files (an unknown actor, a name taken twice): the last build passed them
-    load.check_references(content, checked, options.today or dt.date.today())
+    load.check_references(content, checked, options.today or dt.date.today(), only=set(saved))
     theme = Theme.of(root, content, None, problems)
     if problems.items or checked.errors:
         return {}

@@ -61,8 +61,8 @@ def test_a_first_look_uses_the_saved_links_and_shows_only_what_changed(site):
     assert first_look(options(site), {str(card)}) == {}
 
 
-@pytest.mark.parametrize("change", ["new file", "broken YAML", "unknown reference", "unknown actor", "layout", "draft",
-                                    "deleted"])
+@pytest.mark.parametrize("change", ["new file", "broken YAML", "unknown reference", "unknown actor", "alias taken",
+                                    "layout", "draft", "deleted"])
 def test_nothing_is_shown_early_for_what_only_the_build_can_show(site, change):
     explainer = site / "content/explainers/putin-visits-pyongyang.md"
     saved = explainer
@@ -76,6 +76,10 @@ def test_nothing_is_shown_early_for_what_only_the_build_can_show(site, change):
     elif change == "unknown actor":  # a rule across files, which the build checks once all are read
         edit(explainer, "actors:\n", "actors:\n  - nobody-at-all\n")
         edit(explainer, "\n## ", "\nA paragraph the page would show.\n\n## ")
+    elif change == "alias taken":  # North Korea's: mentions of it could not tell the two apart
+        saved = site / "content/actors/russia.md"
+        edit(saved, "aliases:\n", "aliases:\n  - Pyongyang\n")
+        edit(saved, "\n---\n", "\n---\nA sentence the page would show.\n\n")
     elif change == "layout":
         saved = site / "layouts/explainer.html"
         edit(saved, "<article", "<!-- a layout change -->\n<article")
