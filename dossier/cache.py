@@ -143,7 +143,7 @@ class BuildCache:
 
     def __init__(self, root: Path, out: Path):
         self.root, self.out = root, out
-        self.folder = root / ".cache" / "dossier" / hashlib.sha256(str(out).encode()).hexdigest()[:16]
+        self.folder = folder_of(root, out)
         self.core = Core()
         self.fresh = True  # nothing usable was recorded
         self._lock: int | None = None
@@ -172,8 +172,8 @@ class BuildCache:
             self._lock = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
             if fcntl is not None:
                 fcntl.flock(self._lock, fcntl.LOCK_EX)
-        remembered = _REMEMBERED.get(self.folder)
-        if remembered and remembered[0] == _signature(self.folder / "core.pickle"):
+        remembered = _remembered(self.folder)
+        if remembered:
             self.core, self._remembered = dataclasses.replace(remembered[1]), remembered[2]
             self.planned = remembered[3]
             return self
@@ -391,13 +391,22 @@ class Memo:
 _REMEMBERED: dict[Path, tuple[tuple | None, Core, dict[str, dict], Any]] = {}
 
 
-def remembered_plan(folder: Path) -> Any:
-    """What the last build into this cache folder planned (reuse.Plan), if this process made it
-    and its record is still the one on disk; else None."""
+def folder_of(root: Path, out: Path) -> Path:
+    """The cache folder of the builds of ROOT into OUT."""
+    return root / ".cache" / "dossier" / hashlib.sha256(str(out).encode()).hexdigest()[:16]
+
+
+def _remembered(folder: Path) -> tuple | None:
+    """What this process saved last in `folder`, if that is still the record on disk."""
     remembered = _REMEMBERED.get(folder)
-    if remembered is None or remembered[3] is None or remembered[0] != _signature(folder / "core.pickle"):
-        return None
-    return remembered[3].plan
+    return remembered if remembered and remembered[0] == _signature(folder / "core.pickle") else None
+
+
+def remembered_plan(root: Path, out: Path) -> Any:
+    """What the last build of ROOT into OUT planned (reuse.Plan), if this process made it and
+    its record is still the one on disk; else None."""
+    remembered = _remembered(folder_of(root, out))
+    return remembered[3].plan if remembered and remembered[3] is not None else None
 
 
 def _signature(path: Path) -> tuple | None:

@@ -37,7 +37,7 @@ from tornado.netutil import bind_sockets
 
 from . import pipeline, search
 from .assets import published_name
-from .cache import BuildCache, remembered_plan
+from .cache import remembered_plan
 from .pipeline import Options, Result
 from .problems import ContentError, Problem
 from .render import BUILTIN, theme_dirs
@@ -260,8 +260,7 @@ class Rebuilder:
 
     def _cold(self) -> bool:
         """Whether nothing is planned in memory for a first look, and a warm-up would do it."""
-        folder = BuildCache(self.options.root, self.options.out).folder
-        return not self.warmed and self.good and remembered_plan(folder) is None
+        return not self.warmed and self.good and remembered_plan(self.options.root, self.options.out) is None
 
     async def _catch_up_search(self) -> None:
         """The search index made for the pages as they are, and serve warmed up if it is cold."""

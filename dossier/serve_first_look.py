@@ -19,33 +19,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gc
 import itertools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from . import load, pages, render
-from .cache import BuildCache, remembered_plan
+from .cache import remembered_plan
 from .markup import MarkdownRenderer
 from .model import Content
-from .pipeline import Options, Theme
+from .pipeline import Options, Theme, collector_paused
 from .problems import Problems
 from .render_bodies import OPTIONS
 
 
 def first_look(options: Options, changed: set[str]) -> dict[str, bytes]:
     """The pages the saved files show, by output path, where they differ from the site's; {} for none."""
-    plan = remembered_plan(BuildCache(options.root, options.out).folder)
+    plan = remembered_plan(options.root, options.out)
     if plan is None or plan.inputs is None or not changed:
         return {}
-    collecting = gc.isenabled()
-    gc.disable()  # as in a build: a full collection over a big site's model would take seconds
-    try:
+    with collector_paused():  # as in a build
         return _look(options, plan.inputs, changed)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
