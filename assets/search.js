@@ -1,4 +1,4 @@
-// Search over Pagefind's static index (built with the site, under pagefind/).
+// Search over Pagefind's static index (built with the site, under pagefind/, in shards on a big site).
 // The page works as a plain form too: ?q=...&kind=... is read on load.
 // The kind of a page is Pagefind metadata, not a Pagefind filter: Pagefind 1.5 writes
 // filter indexes in a different order on every run, and the site must be byte-identical
@@ -13,9 +13,14 @@ let latest = 0;
 
 async function engine() {
   if (!pagefind) {
-    pagefind = await import(form.dataset.bundle + "pagefind.js");
-    await pagefind.options({ baseUrl: form.dataset.base, excerptLength: 24 });
-    pagefind.init();
+    const options = { baseUrl: form.dataset.base, excerptLength: 24 };
+    const loaded = await import(form.dataset.bundle + "pagefind.js");
+    await loaded.options(options);
+    loaded.init();
+    // A big site's index comes in shards: this bundle, and the others listed beside it.
+    const shards = await fetch(form.dataset.bundle + "shards.json").then((r) => r.json());
+    await Promise.all(shards.merge.map((folder) => loaded.mergeIndex(form.dataset.bundle + folder, options)));
+    pagefind = loaded;
   }
   return pagefind;
 }

@@ -56,6 +56,7 @@ class PageRecord:
     shape: bytes | None  # digest of the page's plan (context, template, url)
     reads: Reads  # model attributes its layouts read
     digest: bytes  # of the bytes it rendered to
+    marked: bool = True  # its readable part is marked for search (search.marked)
 
 
 @dataclass
@@ -70,7 +71,7 @@ class Core:
     outputs: dict[str, tuple] = field(default_factory=dict)  # rel -> (digest, size, mtime_ns, ino)
     pages: int = 0
     names: dict[str, str] = field(default_factory=dict)  # actor names and aliases -> slug
-    search: bytes | None = None  # checksum of the pages the search index was made from
+    search: dict[str, bytes] | None = None  # each search shard's folder -> checksum of the pages it was made from
     search_behind: bool = False  # the pages changed since (a build with Options.search off)
     base_path: str = "/"
     mirror: str = ""  # token of the mirror that matches `outputs`

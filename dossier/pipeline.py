@@ -145,7 +145,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         _stop_on_errors(problems)
         for rel, data in static.items():
             writer.put(rel, data, cache.checksum_of(data) if isinstance(data, Path) else None)
-        searched, behind = index_search(writer, pages, options, cache)
+        searched, behind = index_search(writer, pages, records, options, cache)
         outputs = writer.commit()
     except BaseException:
         writer.abort()
@@ -302,12 +302,14 @@ def _stop_on_errors(problems: Problems) -> None:
 
 def write_pages(writer: output.Writer, pages: list[Page], shapes: list, rendered, cache: BuildCache) -> dict[str, PageRecord]:
     """Put the pages rendered into the next site and keep the others; returns every page's record."""
+    from .search import marked
+
     records, done = {}, set()
     for n, data, reads in rendered:
         done.add(n)
         if data is not None:  # else a layout error, reported
             writer.put(pages[n].output, data)
-            records[pages[n].output] = PageRecord(shapes[n], reads, writer.new[pages[n].output][0])
+            records[pages[n].output] = PageRecord(shapes[n], reads, writer.new[pages[n].output][0], marked(data))
     for n, page in enumerate(pages):
         if n not in done:
             writer.keep(page.output)
@@ -315,27 +317,44 @@ def write_pages(writer: output.Writer, pages: list[Page], shapes: list, rendered
     return records
 
 
-def index_search(writer: output.Writer, pages: list[Page], options: Options,
-                 cache: BuildCache) -> tuple[bytes | None, bool]:
-    """Step 6: Pagefind's index of the pages, made again only if a page's bytes changed.
+def index_search(writer: output.Writer, pages: list[Page], records: dict[str, PageRecord], options: Options,
+                 cache: BuildCache) -> tuple[dict[str, bytes], bool]:
+    """Step 6: Pagefind's index of the pages, each shard made again only if one of its pages changed.
 
-    Returns the checksum of the pages the index was made from, and whether it is behind
-    them: with Options.search off, the last index is kept (if there is one) and made later.
+    Returns the checksum of the pages each shard was made from, and whether the index is
+    behind them: with Options.search off, the last index is kept (if there is one) and made later.
     """
     from . import search
     from .deps import digest
 
     html = [p.output for p in pages if p.output.endswith(".html")]
-    made_from = digest([(rel, writer.new[rel][0]) for rel in html])
-    before = [rel for rel in cache.core.outputs if rel.startswith(f"{search.BUNDLE}/")]
-    keepable = bool(before) and all(writer.can_keep(rel) for rel in before)
-    if keepable and (made_from == cache.core.search or not options.search):
-        for rel in before:
-            writer.keep(rel)
-        return cache.core.search, made_from != cache.core.search
-    if html:
-        for rel, data in search.index_folder(writer.assembled(), options.out, len(html), options.stop).items():
+    shards = search.shards([rel for rel in html if records[rel].marked] or html)
+    made_from = {folder: digest([(rel, writer.new[rel][0]) for rel in shard]) for folder, shard in shards.items()}
+    last: dict[str, bytes] = cache.core.search or {}
+    before: dict[str, list[str]] = {}
+    for rel in cache.core.outputs:
+        if rel.startswith(f"{search.BUNDLE}/") and rel != search.SHARDS_FILE:
+            before.setdefault(search.shard_of(rel), []).append(rel)
+    keepable = {folder for folder, files in before.items() if all(writer.can_keep(rel) for rel in files)}
+    if not options.search and before and keepable == before.keys():
+        for rel in [*(rel for files in before.values() for rel in files), search.SHARDS_FILE]:
+            if writer.can_keep(rel):
+                writer.keep(rel)
+        return last, made_from != last
+    wanted = {}
+    for folder, shard in shards.items():
+        if folder in keepable and last.get(folder) == made_from[folder]:
+            for rel in before[folder]:
+                writer.keep(rel)
+        else:
+            wanted[folder] = shard
+    if wanted:
+        bundles = search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1,
+                                      stop=options.stop)
+        for rel, data in bundles.items():
             writer.put(rel, data)
+    if shards:
+        writer.put(search.SHARDS_FILE, search.shards_file(list(shards)))
     return made_from, False
 
 

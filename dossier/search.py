@@ -6,18 +6,31 @@ as metadata); a theme that marks no page gets every page indexed. The index is m
 from the next site as the build assembled it, before it is swapped in, and is
 swapped in with the rest of the site: a site and its index never disagree.
 
+A big site's index is made in shards of about SHARD_PAGES pages, each page in the shard
+its path hashes to (`shards`): Pagefind cannot replace one page in an index (Pagefind
+issue #71), so an edit makes again only the shards of the pages it changed, and two
+Pagefinds run at once, each on less memory. The first shard is the bundle the search page
+loads (OUT/pagefind/); the others (OUT/pagefind/part-N/) hold only their index, which the
+page merges in (Pagefind's mergeIndex) from the list in OUT/pagefind/shards.json.
+
 The binary comes from the PyPI package `pagefind_bin`, whose wheel ships it;
 nothing is downloaded at run time. PAGEFIND_BINARY_PATH points at another one.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
+import shutil
 import signal
 import subprocess
 import tempfile
 import threading
 import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BUNDLE = "pagefind"  # the folder under OUT that search pages load pagefind.js from
@@ -25,6 +38,15 @@ POLL = 0.1  # seconds between looks at a build's stop event while Pagefind runs
 # Pagefind is given this long before it counts as hung: ~5 ms a page is usual (2 cores), so
 # this leaves 20 times that, on a loaded machine too. A fixed 600 s failed a 20,000-explainer site.
 BUDGET_BASE, BUDGET_PER_PAGE = 600.0, 0.1
+# About this many pages a shard: a paragraph's edit then costs Pagefind ~4 s of CPU, not a
+# whole site's. At most MAX_SHARDS, since the search page loads each shard's index.
+# DOSSIER_SEARCH_SHARD_PAGES sets another size (tests shard the small example site).
+SHARD_PAGES, MAX_SHARDS = 1000, 16
+SHARDS_FILE = f"{BUNDLE}/shards.json"  # the other shards' folders, for the search page to merge
+MARKED = re.compile(rb"<[^>]*\sdata-pagefind-body[\s=/>]")  # a page whose readable part is marked
+# What a merged shard needs (its entry, metadata, index chunks, fragments and filters): the
+# scripts, styles and WebAssembly are the first shard's.
+MERGED_FILES = re.compile(r"pagefind-entry\.json|[^/]+\.pf_meta|(index|fragment|filter)/.+")
 
 
 class SearchError(OSError):
@@ -35,20 +57,103 @@ class SearchStopped(SearchError):
     """The build's stop event was set while Pagefind ran: the build is abandoned."""
 
 
-def index_folder(site: Path, out: Path, pages: int, stop: threading.Event | None = None) -> dict[str, bytes]:
-    """Pagefind's bundle for a whole site already assembled in a folder (the build's next site).
+def marked(page: bytes) -> bool:
+    """Whether a page marks its readable part for Pagefind (`data-pagefind-body`)."""
+    return MARKED.search(page) is not None
 
-    `pages`, how many pages it holds, sets how long Pagefind may take (BUDGET_*). Pagefind itself keeps to the pages marked `data-pagefind-body` when any page is marked.
-    The scratch folder sits beside OUT and is gone afterwards; named like the writer's temporary
-    folders (".OUT.building-...-PID"), so that the next build clears it if this one is killed.
+
+def shards(pages: list[str]) -> dict[str, list[str]]:
+    """The pages of each shard, by the folder under OUT its bundle goes to, in shard order.
+
+    A page's shard is its path's hash, so a page keeps its shard while the number of shards
+    does not change; an empty shard has no bundle. The first shard with pages is the one
+    the search page loads (BUNDLE/).
     """
+    size = int(os.environ.get("DOSSIER_SEARCH_SHARD_PAGES") or SHARD_PAGES)
+    count = max(1, min(MAX_SHARDS, math.ceil(len(pages) / max(1, size))))
+    buckets: list[list[str]] = [[] for _ in range(count)]
+    for rel in pages:
+        buckets[zlib.crc32(rel.encode()) % count].append(rel)
+    found = [(n, bucket) for n, bucket in enumerate(buckets) if bucket]
+    return {(f"{BUNDLE}/" if i == 0 else f"{BUNDLE}/part-{n}/"): bucket for i, (n, bucket) in enumerate(found)}
+
+
+def shard_of(rel: str) -> str:
+    """The folder of the shard whose bundle holds this file under OUT (a file of BUNDLE/)."""
+    parts = rel.split("/")
+    return f"{BUNDLE}/{parts[1]}/" if len(parts) > 2 and parts[1].startswith("part-") else f"{BUNDLE}/"
+
+
+def shards_file(folders: list[str]) -> bytes:
+    """BUNDLE/shards.json: the folders of the shards merged into the first, relative to it."""
+    merged = [folder[len(BUNDLE) + 1:] for folder in folders[1:]]
+    return json.dumps({"merge": merged}).encode() + b"\n"
+
+
+def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: bool,
+                 stop: threading.Event | None = None) -> dict[str, bytes]:
+    """The bundles of the shards `wanted` (folder -> its pages), by their paths under OUT.
+
+    `site` is the next site as assembled. With `whole`, the one shard is every page of it,
+    and Pagefind reads the folder itself; else each shard's pages are linked into a scratch
+    folder of their own. Pagefinds run side by side, one per core; the first to fail stops
+    the others. The scratch folder sits beside OUT and is gone afterwards; named like the
+    writer's temporary folders (".OUT.building-...-PID"), so that the next build clears it
+    if this one is killed.
+    """
+    from .render_pool import workers
+
     out = out.resolve()
+    failed = threading.Event()
+    halt = _Either(stop, failed)
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}",
                                      dir=out.parent) as scratch:
-        bundle = Path(scratch) / "bundle"
-        run_pagefind(site, bundle, stop, BUDGET_BASE + BUDGET_PER_PAGE * pages)
-        return {f"{BUNDLE}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
-                for path in sorted(bundle.rglob("*")) if path.is_file()}
+        def one(n: int, folder: str) -> dict[str, bytes]:
+            pages = wanted[folder]
+            source = site if whole else _linked(site, pages, Path(scratch) / f"site-{n}")
+            bundle = Path(scratch) / f"bundle-{n}"
+            try:
+                run_pagefind(source, bundle, halt, BUDGET_BASE + BUDGET_PER_PAGE * len(pages))
+            except BaseException:
+                failed.set()
+                raise
+            files = {path.relative_to(bundle).as_posix(): path for path in sorted(bundle.rglob("*")) if path.is_file()}
+            first = folder == f"{BUNDLE}/"
+            return {folder + rel: path.read_bytes() for rel, path in files.items()
+                    if first or MERGED_FILES.fullmatch(rel)}
+
+        with ThreadPoolExecutor(max_workers=max(1, min(workers(), len(wanted)))) as pool:
+            jobs = [pool.submit(one, n, folder) for n, folder in enumerate(wanted)]
+            results = [job.exception() or job.result() for job in jobs]
+    problems = [r for r in results if isinstance(r, BaseException)]
+    if problems:  # the first cause, not a shard stopped because of it
+        raise next((p for p in problems if not isinstance(p, SearchStopped)), problems[0])
+    return {rel: data for result in results for rel, data in result.items()}
+
+
+def _linked(site: Path, pages: list[str], folder: Path) -> Path:
+    """A folder holding these pages of site, hard-linked (copied where links cannot be made)."""
+    made: set[Path] = set()
+    for rel in pages:
+        target = folder / rel
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        try:
+            os.link(site / rel, target)
+        except OSError:
+            shutil.copyfile(site / rel, target)
+    return folder
+
+
+class _Either:
+    """Set when either event is (run_pagefind looks at one)."""
+
+    def __init__(self, *events: threading.Event | None):
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
 
 
 def run_pagefind(site: Path, bundle: Path, stop: threading.Event | None = None, timeout: float = 600) -> None:

@@ -26,7 +26,7 @@ SUMMARY = re.compile(r"built (\d+) pages \((\d+) rendered, (\d+) unchanged\)")
 PAGES = (".html", ".xml", ".txt")
 
 STUB_PAGEFIND = f"""#!{sys.executable}
-import hashlib, json, pathlib, sys
+import hashlib, json, os, pathlib, sys
 args = sys.argv[1:]
 site = pathlib.Path(args[args.index("--site") + 1])
 out = pathlib.Path(args[args.index("--output-path") + 1])
@@ -34,6 +34,9 @@ pages = {{p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdige
          for p in sorted(site.rglob("*.html"))}}
 out.mkdir(parents=True, exist_ok=True)
 (out / "pagefind-entry.json").write_text(json.dumps(pages, sort_keys=True))
+if os.environ.get("PAGEFIND_STUB_LOG"):  # one line a run: the pages it was given
+    with open(os.environ["PAGEFIND_STUB_LOG"], "a") as log:
+        log.write(json.dumps(sorted(pages)) + "\\n")
 """
 
 
@@ -545,7 +548,7 @@ def test_a_search_catch_up_stopped_in_pagefind_leaves_the_next_build_its_mirror(
 
     def save_arrives(site_folder, bundle, stop_event, timeout):
         assert (site_folder / "cards" / "limousine-gift" / "index.html").is_file()  # it reads whole pages
-        stop_event.set()
+        stop.set()  # a save arrives
         raise search.SearchStopped("search index: stopped")
 
     monkeypatch.setattr(search, "run_pagefind", save_arrives)
@@ -561,3 +564,33 @@ def test_a_search_catch_up_stopped_in_pagefind_leaves_the_next_build_its_mirror(
     assert [w.incremental for w in writers] == [True] and not remade
     assert 0 < result.rendered < 10
     assert "Saved, " in (site / "site" / "cards" / "limousine-gift" / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_edit_indexes_again_only_the_search_shards_of_the_pages_it_changed(site, tmp_path, monkeypatch):
+    """Pagefind cannot replace a page in an index, so a big site's index is made in shards:
+    an edit runs Pagefind again on the shards of the pages it changed, and on no other."""
+    import json
+
+    monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")  # the example's 32 marked pages in 4 shards
+    log = tmp_path / "pagefind-runs"
+    monkeypatch.setenv("PAGEFIND_STUB_LOG", str(log))
+    build(site)
+    bundle = site / "site" / "pagefind"
+    shards = {p.parent.relative_to(bundle).as_posix(): set(json.loads(p.read_text()))
+              for p in bundle.rglob("pagefind-entry.json")}
+    merged = json.loads((bundle / "shards.json").read_text())["merge"]
+    assert sorted(f"{name}/" for name in shards if name != ".") == sorted(merged) and len(shards) == 4
+    every = [page for pages in shards.values() for page in pages]
+    assert len(every) == len(set(every)) == 32  # each marked page in one shard; list pages in none
+    assert "index.html" not in every and "cards/limousine-gift/index.html" in every
+    assert len(log.read_text().splitlines()) == 4
+
+    log.write_text("")
+    before = tree_digest(site / "site")
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Sharded, ")
+    build(site)
+    changed = {rel for rel in changed_pages(before, tree_digest(site / "site")) if rel in every}
+    runs = [set(json.loads(line)) for line in log.read_text().splitlines()]
+    assert changed and sorted(map(sorted, runs)) == sorted(sorted(pages) for pages in shards.values() if pages & changed)
+    assert len(runs) < len(shards)
+    assert_same_as_clean(site, tmp_path)

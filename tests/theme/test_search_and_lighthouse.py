@@ -39,6 +39,30 @@ def test_searching_an_actors_name_finds_its_page(built_site, static_server, page
     assert page.locator("h1").inner_text() == "Emmerson Mnangagwa"
 
 
+def found(page, base: str, query: str) -> set[str]:
+    """The result links the search page shows for a query."""
+    page.goto(f"{base}search/?q={query}")
+    page.wait_for_function("() => /results? for/.test(document.querySelector('#search-status').textContent)",
+                           timeout=15_000)
+    return set(page.locator("#search-results li h2 a").evaluate_all("links => links.map(a => a.getAttribute('href'))"))
+
+
+def test_a_site_indexed_in_shards_finds_what_one_index_finds(built_site, static_server, page, tmp_path, monkeypatch):
+    """A big site's index comes in shards that the search page merges: the same pages are found."""
+    monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")
+    sharded = tmp_path / "site"
+    done = run("build", "--out", sharded)
+    assert done.returncode == 0, done.stderr
+    assert len(list((sharded / "pagefind").glob("part-*/pagefind-entry.json"))) == 3
+    one, many = static_server(built_site, PREFIX), static_server(sharded, PREFIX)
+    shards_read = []
+    page.on("request", lambda request: shards_read.append(request.url) if "/pagefind/part-" in request.url else None)
+    for query in ("Pyongyang", "Mnangagwa", "drones"):
+        expected = found(page, one, query)
+        assert expected and found(page, many, query) == expected, query
+    assert {url.split("/pagefind/")[1].split("/")[0] for url in shards_read} == {"part-1", "part-2", "part-3"}
+
+
 def lighthouse(url: str, chromium: str, scratch: Path) -> dict:
     env = {**os.environ, "CHROME_PATH": chromium, "TMPDIR": str(scratch)}  # chromium leaves a folder in TMPDIR
     done = subprocess.run([str(LIGHTHOUSE), url, "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
