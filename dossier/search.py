@@ -59,7 +59,8 @@ class SearchStopped(SearchError):
 
 def marked(page: bytes) -> bool:
     """Whether a page marks its readable part for Pagefind (`data-pagefind-body`)."""
-    return MARKED.search(page) is not None
+    at = page.find(b"data-pagefind-body")  # a plain find first: a 5 MB list page in 1 ms
+    return at != -1 and MARKED.search(page, max(0, page.rfind(b"<", 0, at))) is not None
 
 
 def shards(pages: list[str]) -> dict[str, list[str]]:

@@ -195,8 +195,34 @@ def test_a_hung_pagefind_is_ended_after_a_budget_that_grows_with_the_site(tmp_pa
     site.mkdir()
     began = time.monotonic()
     with pytest.raises(search.SearchError, match=r"Pagefind took more than 2 s"):
-        search.index_folder(site, tmp_path / "out", pages=15)  # 0.5 s + 15 x 0.1 s
+        pages = [f"p{n}/index.html" for n in range(15)]  # 0.5 s + 15 x 0.1 s
+        search.index_shards(site, tmp_path / "out", {f"{search.BUNDLE}/": pages}, whole=True)
     assert 1.8 < time.monotonic() - began < 10
     with pytest.raises(ProcessLookupError):  # ended, with whatever it started
         os.kill(int(started.read_text()), 0)
     assert not list(tmp_path.glob(".out.building-search*"))  # its scratch folder is gone
+
+
+def test_a_failing_search_shard_ends_the_others_at_once(tmp_path, monkeypatch):
+    """Shards are indexed side by side: when one Pagefind fails, the build reports that
+    failure now, and ends the Pagefinds still running instead of waiting for them."""
+    from dossier import search
+
+    site = tmp_path / "site"
+    for name in ("a", "b"):
+        (site / name).mkdir(parents=True)
+        (site / name / "index.html").write_text("<p>page</p>")
+    started = tmp_path / "started"
+    stub = tmp_path / "pagefind-one-fails"
+    stub.write_text(f"#!/bin/sh\nif [ -e \"$2/a\" ]; then echo 'Error: broken shard' >&2; sleep 0.3; exit 1; fi\n"
+                    f"echo $$ > {started}\nexec sleep 600\n")
+    stub.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(stub))
+    began = time.monotonic()
+    with pytest.raises(search.SearchError, match="Pagefind failed .Error: broken shard."):
+        search.index_shards(site, tmp_path / "out", {"pagefind/": ["a/index.html"], "pagefind/part-1/": ["b/index.html"]},
+                            whole=False)
+    assert time.monotonic() - began < 10
+    with pytest.raises(ProcessLookupError):  # the hung one was ended
+        os.kill(int(started.read_text()), 0)
+    assert not list(tmp_path.glob(".out.building-search*"))
