@@ -7,7 +7,7 @@ One folder per output folder (`.cache/dossier/<id>/`) holds
 - `mirror/`, a hard-linked twin of the output folder that output.py updates and swaps in.
 
 The epoch is a checksum of the generator's code, the layouts, the assets, site.yml and the
-build options: when it differs, nothing recorded is used. Input checksums are content
+build options (the search shard size too): when it differs, nothing recorded is used. Input checksums are content
 hashes; a file's stat (size, mtime, ctime, inode) only saves re-reading it, and only when it
 was last changed well before it was hashed (git's rule against racy timestamps). A content
 file's model object is recorded under the checksum of its bytes, so a file the scan finds
@@ -206,7 +206,8 @@ class BuildCache:
         inputs = self._checksums(options.root / "content", "content/", stats, plain=self.scanned) | found["assets"]
         self.core.stats = stats
         epoch = key(FORMAT, sys.version, _versions(), options.base_url, options.drafts, self.out,
-                    sorted(code.items()), sorted(found["layouts"].items()), inputs.get("content/site.yml"))
+                    sorted(code.items()), sorted(found["layouts"].items()), inputs.get("content/site.yml"),
+                    os.environ.get("DOSSIER_SEARCH_SHARD_PAGES", ""))  # another shard size: another index
         return bytes(epoch), inputs
 
     def _checksums(self, folder: Path, label: str, stats: dict, suffix: str = "",

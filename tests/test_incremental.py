@@ -594,3 +594,8 @@ def test_an_edit_indexes_again_only_the_search_shards_of_the_pages_it_changed(si
     assert changed and sorted(map(sorted, runs)) == sorted(sorted(pages) for pages in shards.values() if pages & changed)
     assert len(runs) < len(shards)
     assert_same_as_clean(site, tmp_path)
+
+    monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "1000")  # another shard size, and nothing else changed
+    build(site)
+    assert json.loads((bundle / "shards.json").read_text())["merge"] == []
+    assert_same_as_clean(site, tmp_path)
