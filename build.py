@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """Build a site of news explainers: `python build.py [build|check|serve|new] --help`."""
 
-import sys
-
-from dossier.cli import main
+from dossier.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -6,6 +6,8 @@ Exit status: 0 success, 1 content errors, 2 usage errors.
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
 import urllib.parse
 from pathlib import Path
@@ -86,10 +88,37 @@ def options_from(args: argparse.Namespace, write: bool) -> Options:
     return Options(root=root, out=out, drafts=args.drafts, base_url=args.base_url, write=write)
 
 
+def run() -> None:
+    """`python build.py`: main(), as the process's whole life.
+
+    A build or check is the last thing its process does, so the process ends without a last
+    collection of the site's model and without tearing it down object by object: at 5,000
+    explainers those took 3 s and 5 s after the summary line. Everything is written, flushed
+    and closed by then; serve and new end the usual way.
+    """
+    argv = sys.argv[1:]
+    one_shot = _command(argv) in ("build", "check")
+    if one_shot:
+        gc.disable()  # pipeline.collector_paused() then leaves it off
+    code = main(argv)
+    if one_shot:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _command(argv: list[str]) -> str | None:
+    """The command argv names; build if it names none (None: asking for help)."""
+    if argv and argv[0] in ("-h", "--help"):
+        return None
+    return argv[0] if argv and argv[0] in COMMANDS else "build"
+
+
 def main(argv: list[str] | None = None, reporter: Reporter | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     reporter = reporter or Reporter()
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+    if _command(argv) == "build" and (not argv or argv[0] != "build"):
         argv.insert(0, "build")
     try:
         args = parser().parse_args(argv)
