@@ -175,7 +175,7 @@ class Writer:
         self.new[rel] = self.records[rel]
         if not self.incremental:
             target = self._target(rel)
-            if not _link(self.base / rel, target):
+            if not link_or_copy(self.base / rel, target):
                 self.new[rel] = _record(self.records[rel][0], target)
 
     def put(self, rel: str, data: bytes | Path, digest: bytes | None = None) -> None:
@@ -279,7 +279,7 @@ class Writer:
         mirror, out = self.mirror, self.out
         for rel in sorted(self.written):
             temp = mirror / f".{self.token}"
-            if not _link(out / rel, temp):
+            if not link_or_copy(out / rel, temp):
                 return  # no token: the next build makes a new mirror
             _move(temp, mirror / rel)
         _remove(mirror, gone)
@@ -296,7 +296,7 @@ class Writer:
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(target.parent)
-            if not _link(self.out / rel, target):
+            if not link_or_copy(self.out / rel, target):
                 return
         _set_token(mirror, self.token)
 
@@ -306,7 +306,7 @@ def _record(digest: bytes, path: Path) -> Record:
     return (digest, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def _link(source: Path, target: Path) -> bool:
+def link_or_copy(source: Path, target: Path) -> bool:
     """Hard-link source at target; where that is not possible copy it and return False."""
     try:
         os.link(source, target)

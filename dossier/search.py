@@ -23,7 +23,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -32,6 +31,8 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from .output import link_or_copy
 
 BUNDLE = "pagefind"  # the folder under OUT that search pages load pagefind.js from
 POLL = 0.1  # seconds between looks at a build's stop event while Pagefind runs
@@ -125,7 +126,11 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
 
         with ThreadPoolExecutor(max_workers=max(1, min(workers(), len(wanted)))) as pool:
             jobs = [pool.submit(one, n, folder) for n, folder in enumerate(wanted)]
-            results = [job.exception() or job.result() for job in jobs]
+            try:
+                results = [job.exception() or job.result() for job in jobs]
+            except BaseException:  # Ctrl-C: end the Pagefinds now, not when they are done
+                failed.set()
+                raise
     problems = [r for r in results if isinstance(r, BaseException)]
     if problems:  # the first cause, not a shard stopped because of it
         raise next((p for p in problems if not isinstance(p, SearchStopped)), problems[0])
@@ -140,10 +145,7 @@ def _linked(site: Path, pages: list[str], folder: Path) -> Path:
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent)
-        try:
-            os.link(site / rel, target)
-        except OSError:
-            shutil.copyfile(site / rel, target)
+        link_or_copy(site / rel, target)
     return folder
 
 

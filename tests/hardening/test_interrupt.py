@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -225,4 +226,33 @@ def test_a_failing_search_shard_ends_the_others_at_once(tmp_path, monkeypatch):
     assert time.monotonic() - began < 10
     with pytest.raises(ProcessLookupError):  # the hung one was ended
         os.kill(int(started.read_text()), 0)
+    assert not list(tmp_path.glob(".out.building-search*"))
+
+
+def test_ctrl_c_while_search_shards_are_indexed_ends_their_pagefinds_at_once(tmp_path, monkeypatch):
+    """Ctrl-C reaches the build's main thread while Pagefinds run in threads beside it: they
+    are ended then, and the build stops, instead of waiting for them to finish."""
+    from dossier import search
+
+    site = tmp_path / "site"
+    for name in ("a", "b"):
+        (site / name).mkdir(parents=True)
+        (site / name / "index.html").write_text("<p>page</p>")
+    started = tmp_path / "started"
+    stub = tmp_path / "pagefind-slow"
+    stub.write_text(f"#!/bin/sh\necho $$ >> {started}\nexec sleep 600\n")
+    stub.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(stub))
+    monkeypatch.setattr(search, "BUDGET_BASE", 30.0)  # without the fix, the build would wait this long
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # as a terminal's Ctrl-C
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        search.index_shards(site, tmp_path / "out", {"pagefind/": ["a/index.html"], "pagefind/part-1/": ["b/index.html"]},
+                            whole=False)
+    assert time.monotonic() - began < 10
+    pids = started.read_text().split()
+    assert len(pids) == 2
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
     assert not list(tmp_path.glob(".out.building-search*"))
