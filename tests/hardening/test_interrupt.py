@@ -204,25 +204,33 @@ def test_a_hung_pagefind_is_ended_after_a_budget_that_grows_with_the_site(tmp_pa
     assert not list(tmp_path.glob(".out.building-search*"))  # its scratch folder is gone
 
 
+TWO_SHARDS = {"pagefind/": ["a/index.html"], "pagefind/part-1/": ["b/index.html"]}
+
+
+def two_shard_site(tmp_path: Path, monkeypatch, pagefind: str) -> Path:
+    """A site of two pages, a and b, one a shard, and a stand-in Pagefind (a shell script's body)."""
+    site = tmp_path / "site"
+    for name in ("a", "b"):
+        (site / name).mkdir(parents=True)
+        (site / name / "index.html").write_text("<p>page</p>")
+    stub = tmp_path / "pagefind-stand-in"
+    stub.write_text(f"#!/bin/sh\n{pagefind}")
+    stub.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(stub))
+    return site
+
+
 def test_a_failing_search_shard_ends_the_others_at_once(tmp_path, monkeypatch):
     """Shards are indexed side by side: when one Pagefind fails, the build reports that
     failure now, and ends the Pagefinds still running instead of waiting for them."""
     from dossier import search
 
-    site = tmp_path / "site"
-    for name in ("a", "b"):
-        (site / name).mkdir(parents=True)
-        (site / name / "index.html").write_text("<p>page</p>")
     started = tmp_path / "started"
-    stub = tmp_path / "pagefind-one-fails"
-    stub.write_text(f"#!/bin/sh\nif [ -e \"$2/a\" ]; then echo 'Error: broken shard' >&2; sleep 0.3; exit 1; fi\n"
-                    f"echo $$ > {started}\nexec sleep 600\n")
-    stub.chmod(0o755)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(stub))
+    site = two_shard_site(tmp_path, monkeypatch, "if [ -e \"$2/a\" ]; then echo 'Error: broken shard' >&2; sleep 0.3; exit 1; fi\n"
+                                                 f"echo $$ > {started}\nexec sleep 600\n")
     began = time.monotonic()
     with pytest.raises(search.SearchError, match="Pagefind failed .Error: broken shard."):
-        search.index_shards(site, tmp_path / "out", {"pagefind/": ["a/index.html"], "pagefind/part-1/": ["b/index.html"]},
-                            whole=False)
+        search.index_shards(site, tmp_path / "out", TWO_SHARDS, whole=False)
     assert time.monotonic() - began < 10
     with pytest.raises(ProcessLookupError):  # the hung one was ended
         os.kill(int(started.read_text()), 0)
@@ -234,21 +242,13 @@ def test_ctrl_c_while_search_shards_are_indexed_ends_their_pagefinds_at_once(tmp
     are ended then, and the build stops, instead of waiting for them to finish."""
     from dossier import search
 
-    site = tmp_path / "site"
-    for name in ("a", "b"):
-        (site / name).mkdir(parents=True)
-        (site / name / "index.html").write_text("<p>page</p>")
     started = tmp_path / "started"
-    stub = tmp_path / "pagefind-slow"
-    stub.write_text(f"#!/bin/sh\necho $$ >> {started}\nexec sleep 600\n")
-    stub.chmod(0o755)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(stub))
+    site = two_shard_site(tmp_path, monkeypatch, f"echo $$ >> {started}\nexec sleep 600\n")
     monkeypatch.setattr(search, "BUDGET_BASE", 30.0)  # without the fix, the build would wait this long
     threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # as a terminal's Ctrl-C
     began = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        search.index_shards(site, tmp_path / "out", {"pagefind/": ["a/index.html"], "pagefind/part-1/": ["b/index.html"]},
-                            whole=False)
+        search.index_shards(site, tmp_path / "out", TWO_SHARDS, whole=False)
     assert time.monotonic() - began < 10
     pids = started.read_text().split()
     assert len(pids) == 2
