@@ -48,6 +48,10 @@ class Options:
     # serve reloads the browsers then (a failed save only adds a warning to the Result afterwards)
     published: Callable[[Result], None] | None = None
 
+    def build_date(self) -> dt.date:
+        """The day the build counts as today (`today`, else the clock's)."""
+        return self.today or dt.date.today()
+
 
 @dataclass
 class Result:
@@ -98,7 +102,7 @@ def collector_paused() -> Iterator[None]:
 def _nothing_changed(options: Options, cache: BuildCache, inputs: dict[str, bytes]) -> Result | None:
     """The last build's result, if it was made from these very inputs and its site is still intact."""
     core = cache.core
-    if not cache.unchanged(inputs, _today(options)):
+    if not cache.unchanged(inputs, options.build_date()):
         return None
     if options.search and core.search_behind and options.write:
         return None
@@ -159,7 +163,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
             options.published(result)
     finally:
         writer.settle()  # the mirror, levelled with the new site for the next build
-    core = Core(epoch=cache.core.epoch, inputs=inputs, stats=cache.core.stats, today=_today(options),
+    core = Core(epoch=cache.core.epoch, inputs=inputs, stats=cache.core.stats, today=options.build_date(),
                 warnings=result.warnings, outputs=outputs, pages=len(pages), names=bodies.markdown.names,
                 search=searched, search_behind=behind, base_path=result.base_path, mirror=writer.token,
                 folders=writer.folders)
@@ -188,7 +192,7 @@ def read_content(options: Options, cache: BuildCache, problems: Problems) -> Con
 
     cache.check_theme(theme_dirs)
     cache.load_records()
-    content = load(options.root, problems, options.drafts, options.base_url, _today(options), memo=cache.memo())
+    content = load(options.root, problems, options.drafts, options.base_url, options.build_date(), memo=cache.memo())
     if content is None:
         _stop_on_errors(problems)
     return content
@@ -277,10 +281,6 @@ class BodyStep:
         kept = self.cache.pages.get
         new = [r.reads for rel, r in records.items() if r is not kept(rel)]
         return self.fields.table(new + self.markdown.new_reads)
-
-
-def _today(options: Options) -> dt.date:
-    return options.today or dt.date.today()
 
 
 def _always(rel: str, digest: bytes) -> bool:

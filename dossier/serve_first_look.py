@@ -18,7 +18,6 @@ memo it shares, graph's drawings, copies its entries before it prunes them.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import itertools
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,7 +58,7 @@ def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
     content = dataclasses.replace(content, explainers=tables["explainer"], actors=tables["actor"],
                                   cards=tables["card"])
     checked = Problems()  # the rules across files (an unknown actor, a name taken twice): the last build passed them
-    load.check_references(content, checked, options.today or dt.date.today(), only=set(saved))
+    load.check_references(content, checked, options.build_date(), only=set(saved))
     theme = Theme.of(root, content, None, problems)
     if problems.items or checked.errors:
         return {}
