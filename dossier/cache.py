@@ -38,6 +38,7 @@ except ImportError:  # Windows: two builds into one folder are then not kept apa
     fcntl = None  # type: ignore[assignment]
 
 from .problems import Problem, Problems
+from .search import shard_size
 
 if TYPE_CHECKING:  # the no-change path imports none of the rendering machinery
     from .deps import Fields, Reads
@@ -207,7 +208,7 @@ class BuildCache:
         self.core.stats = stats
         epoch = key(FORMAT, sys.version, _versions(), options.base_url, options.drafts, self.out,
                     sorted(code.items()), sorted(found["layouts"].items()), inputs.get("content/site.yml"),
-                    os.environ.get("DOSSIER_SEARCH_SHARD_PAGES", ""))  # another shard size: another index
+                    shard_size())  # another search shard size: another index
         return bytes(epoch), inputs
 
     def _checksums(self, folder: Path, label: str, stats: dict, suffix: str = "",

@@ -29,7 +29,6 @@ import tempfile
 import threading
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .output import link_or_copy
@@ -71,13 +70,18 @@ def shards(pages: list[str]) -> dict[str, list[str]]:
     does not change; an empty shard has no bundle. The first shard with pages is the one
     the search page loads (BUNDLE/).
     """
-    size = int(os.environ.get("DOSSIER_SEARCH_SHARD_PAGES") or SHARD_PAGES)
-    count = max(1, min(MAX_SHARDS, math.ceil(len(pages) / max(1, size))))
+    count = max(1, min(MAX_SHARDS, math.ceil(len(pages) / shard_size())))
     buckets: list[list[str]] = [[] for _ in range(count)]
     for rel in pages:
         buckets[zlib.crc32(rel.encode()) % count].append(rel)
     found = [(n, bucket) for n, bucket in enumerate(buckets) if bucket]
     return {(f"{BUNDLE}/" if i == 0 else f"{BUNDLE}/part-{n}/"): bucket for i, (n, bucket) in enumerate(found)}
+
+
+def shard_size() -> int:
+    """About how many pages a shard holds: DOSSIER_SEARCH_SHARD_PAGES, else SHARD_PAGES (part of
+    the cache's epoch, so that another size gives the clean build's shards)."""
+    return max(1, int(os.environ.get("DOSSIER_SEARCH_SHARD_PAGES") or SHARD_PAGES))
 
 
 def shard_of(rel: str) -> str:
@@ -103,6 +107,8 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
     writer's temporary folders (".OUT.building-...-PID"), so that the next build clears it
     if this one is killed.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from .render_pool import workers
 
     out = out.resolve()
