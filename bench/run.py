@@ -14,11 +14,15 @@ repetition runs, one generator after the other:
   floor     the bare Python floor (bench/floor.py), 1 process and 2 processes
 
 Each build runs as a child process; the wall time is measured around it and the memory is
-the peak of the child's process tree: the resident memory of every process in the tree,
-summed, sampled every 50 ms, or the largest single process's max RSS from wait4, whichever
-is larger. Prints the machine, the
-corpus and a Markdown table of medians. Only the standard library is needed to run it; the
-peers come from bench/.venv (made from bench/requirements.txt when missing).
+the peak of the child's process tree, twice:
+  peak MB      the resident memory of every process in the tree, summed, sampled every 50 ms,
+               or the largest single process's max RSS from wait4, whichever is larger. A
+               forked worker's pages shared with its parent count once per process here.
+  peak PSS MB  the proportional set size of the tree, summed, sampled every 200 ms: a page
+               shared by n processes counts 1/n in each, so this is what the tree really holds.
+               For a one-process generator the two differ only by shared libraries.
+Prints the machine, the corpus and a Markdown table of medians. Only the standard library is
+needed to run it; the peers come from bench/.venv (made from bench/requirements.txt when missing).
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ SUMMARY_LINE = re.compile(r"\b(rendered|unchanged)\b", re.I)
 class Sample:
     wall: float    # seconds, start to exit
     cpu: float     # user + system seconds of the child and its reaped descendants
-    peak_kb: int
+    peak_kb: int   # resident memory of the process tree, summed (a shared page once per process)
+    pss_kb: int    # proportional memory of the process tree (shared pages shared out)
     rc: int
     log: Path
 
@@ -105,11 +110,28 @@ def tree_rss_kb(root: int) -> int:
     return total
 
 
+def tree_pss_kb(root: int) -> int:
+    """Proportional memory of the whole tree: a page shared by n processes counts 1/n in each
+    (/proc/PID/smaps_rollup). Forked workers share most of their parent's pages, which the RSS
+    sum counts once per process; this does not. Slower to read, so sampled less often."""
+    total = 0
+    for pid in tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 def measure(cmd: list[str], log: Path, env: dict | None = None, cwd: Path | None = None,
             timeout: float = 3600.0, interval: float = 0.05) -> Sample:
     """Run cmd to completion; wall seconds and peak memory of its process tree."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    peak = 0
+    peak = pss = 0
     done = threading.Event()
     with open(log, "wb") as out:
         start = time.perf_counter()
@@ -117,9 +139,13 @@ def measure(cmd: list[str], log: Path, env: dict | None = None, cwd: Path | None
                                 env=env, cwd=cwd, start_new_session=True)
 
         def sample():
-            nonlocal peak
+            nonlocal peak, pss
+            ticks = 0
             while not done.wait(interval):
                 peak = max(peak, tree_rss_kb(proc.pid))
+                if ticks % 4 == 0:
+                    pss = max(pss, tree_pss_kb(proc.pid))
+                ticks += 1
 
         def kill():
             if not done.wait(timeout):
@@ -144,7 +170,7 @@ def measure(cmd: list[str], log: Path, env: dict | None = None, cwd: Path | None
         for t in threads:
             t.join()
     return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak_kb=max(peak, usage.ru_maxrss),
-                  rc=proc.returncode, log=log)
+                  pss_kb=pss, rc=proc.returncode, log=log)
 
 
 # --------------------------------------------------------------------------------------
@@ -280,7 +306,7 @@ class Bench:
         status = "ok" if sample.rc == 0 else f"FAILED rc={sample.rc}"
         summary = f"  [{sample.summary()}]" if generator == "ours" and sample.summary() else ""
         print(f"  {generator:<12} {scenario:<15} {sample.wall:8.2f} s wall {sample.cpu:8.2f} s cpu "
-              f"{sample.peak_kb / 1024:6.0f} MB  "
+              f"{sample.peak_kb / 1024:6.0f} MB  {sample.pss_kb / 1024:6.0f} MB pss  "
               f"{status}{summary}", file=sys.stderr, flush=True)
         if sample.rc != 0 and (scenario, generator) not in [f[:2] for f in self.failures]:
             self.failures.append((scenario, generator, sample.tail()))
@@ -381,8 +407,8 @@ class Bench:
 
     def table(self) -> list[str]:
         rows = ["| scenario | generator | runs | median wall s | median cpu s | pages | pages/s | peak MB "
-                "| × ours | html files |",
-                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                "| peak PSS MB | × ours | html files |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for scenario in SCENARIOS:
             base = self.median(scenario, "ours")
             for generator in GENERATOR_ORDER:
@@ -392,7 +418,7 @@ class Bench:
                 good = [s for s in samples if s.rc == 0]
                 if not good:
                     rows.append(f"| {scenario} | {generator} | {len(samples)} | failed (rc={samples[0].rc}) "
-                                f"| | | | | | |")
+                                f"| | | | | | | |")
                     continue
                 med = statistics.median(s.wall for s in good)
                 pages = self.pages(generator)
@@ -400,7 +426,8 @@ class Bench:
                 failed = f" ({len(samples) - len(good)} failed)" if len(good) < len(samples) else ""
                 cpu = statistics.median(s.cpu for s in good)
                 rows.append(f"| {scenario} | {generator} | {len(good)}{failed} | {med:.3f} | {cpu:.3f} | {pages} | "
-                            f"{pages / med:.1f} | {max(s.peak_kb for s in good) / 1024:.0f} | {ratio} | "
+                            f"{pages / med:.1f} | {max(s.peak_kb for s in good) / 1024:.0f} | "
+                            f"{max(s.pss_kb for s in good) / 1024:.0f} | {ratio} | "
                             f"{self.html_files.get(generator, '') if scenario == 'cold' else ''} |")
         return rows
 

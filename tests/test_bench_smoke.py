@@ -39,5 +39,7 @@ def test_benchmark_runs_at_tiny_size(tmp_path):
         assert float(row["pages/s"]) > 0, row
         assert float(row["median wall s"]) > 0, row
         assert float(row["peak MB"]) > 0, row
+        # the proportional measure never exceeds the resident sum it shares out (sampled a moment later)
+        assert 0 < float(row["peak PSS MB"]) <= float(row["peak MB"]) * 1.1, row
     assert {"floor-1proc", "floor-2proc"} <= {r["generator"] for r in rows}
     assert re.search(r"^- CPU: ", proc.stdout, re.M), "machine description missing"
