@@ -8,7 +8,9 @@ them in place of the site's files until the build's site is in place (Hugo's "fa
 does the same for the pages open in a browser). What such a page gathers from other
 files (the index: backlinks, related explainers, who is involved) is the last build's
 until then. Nothing is shown early for a save that adds, removes or renames a file, that
-touches anything but content items, or that has any problem: the build reports those.
+touches anything but content items, or that has any problem: the build reports those. Nor
+while the theme's assets on disk are not the site's (a stylesheet saved a moment ago, which
+serve may not even have heard of): the pages would name a file the site does not have yet.
 
 serve also makes first looks while a build runs, in a thread of their own: a look only reads
 the last build's plan (which no later build changes) and makes objects of its own; the one
@@ -60,7 +62,7 @@ def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
     checked = Problems()  # the rules across files (an unknown actor, a name taken twice): the last build passed them
     load.check_references(content, checked, options.build_date(), only=set(saved))
     theme = Theme.of(root, content, None, problems)
-    if problems.items or checked.errors:
+    if problems.items or checked.errors or not _served(options.out, theme):
         return {}
 
     def embed(slug: str) -> str:
@@ -88,6 +90,11 @@ def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
         if _differs(options.out / page.output, data):
             found[page.output] = data
     return found
+
+
+def _served(out: Path, theme: Theme) -> bool:
+    """Whether the site has every asset under the name the look's pages would give it."""
+    return all((out / "assets" / name).is_file() for name in theme.published.values())
 
 
 class _Targets(Mapping):

@@ -3,6 +3,7 @@ last build before the build runs. Each is compared with what the build then writ
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,22 @@ def test_nothing_is_shown_early_for_what_only_the_build_can_show(site, change):
     else:
         explainer.unlink()
     assert first_look(options(site), {str(saved)}) == {}
+
+
+def test_a_first_look_names_no_asset_the_site_does_not_have_yet(site):
+    """A stylesheet saved after the last build and not yet built (serve may not have heard of the
+    save when it looks): a page naming its new name would send browsers to a missing file."""
+    explainer = site / "content/explainers/putin-visits-pyongyang.md"
+    edit(explainer, "\n## ", "\nA paragraph the page would show.\n\n## ")
+    style = site / "assets/style.css"
+    style.write_text(style.read_text(encoding="utf-8") + "\n/* saved a moment ago */\n", encoding="utf-8")
+    found = first_look(options(site), {str(explainer)})
+    served = {path.name for path in (site / "site/assets").iterdir()}
+    named = {name.decode() for data in found.values() for name in re.findall(rb"/assets/([\w.-]+)", data)}
+    assert named <= served, f"named but not served: {sorted(named - served)}"
+    pipeline.build(options(site))  # once the stylesheet is built, the look is shown again
+    edit(explainer, "\n## ", "\nAnother paragraph.\n\n## ")
+    assert b"Another paragraph." in first_look(options(site), {str(explainer)})["explainers/putin-visits-pyongyang/index.html"]
 
 
 def test_no_first_look_without_a_build_in_this_process(themed_example_site):
