@@ -298,7 +298,9 @@ class Rebuilder:
         was_good, self.good = self.good, outcome.good
         preview = self.preview
         looked = bool(preview.drafts)
-        if not outcome.good or not (self.pending or self.carried):  # else they show saves newer than this build
+        # looks showing saves newer than this build stay, unless it replaced assets they name
+        restyled = outcome.good and any(rel.startswith("assets/") for rel in outcome.result.changed)
+        if not outcome.good or not (self.pending or self.carried) or restyled:
             preview.drafts = {}
         same = was_good and outcome.good and not outcome.result.changed and not looked  # the same site, byte for byte
         if outcome.good:
