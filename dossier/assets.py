@@ -11,6 +11,7 @@ import hashlib
 from pathlib import PurePosixPath
 
 FINGERPRINTED = (".css", ".js", ".mjs")
+FOLDER = "assets/"  # where the theme's assets are published: under OUT, and under the site's base path
 
 
 def fingerprint(sources: dict[str, bytes]) -> dict[str, str]:

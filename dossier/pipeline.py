@@ -214,7 +214,7 @@ class Theme:
     @classmethod
     def of(cls, root: Path, content: Content, compiled: Path | None, problems: Problems) -> "Theme":
         from . import render
-        from .assets import fingerprint
+        from .assets import FOLDER, fingerprint
         from .pages import Urls
 
         urls = Urls(content.site.base_url, content.site.base_path)
@@ -222,12 +222,14 @@ class Theme:
         assets = {name: path.read_bytes() for name, path in files.items()}
         published = fingerprint(assets)
         env = render.environment(root, content.site, urls,
-                                 {name: f"{urls.base_path}assets/{published[name]}" for name in assets}, compiled)
+                                 {name: f"{urls.base_path}{FOLDER}{published[name]}" for name in assets}, compiled)
         return cls(urls, env, assets, published)
 
     def static(self, root: Path, content: Content) -> dict[str, bytes | Path]:
         """Files published as they are: theme assets under their fingerprinted names, and media."""
-        static: dict[str, bytes | Path] = {f"assets/{self.published[name]}": data for name, data in self.assets.items()}
+        from .assets import FOLDER
+
+        static: dict[str, bytes | Path] = {f"{FOLDER}{self.published[name]}": data for name, data in self.assets.items()}
         static.update({f"media/{m}": root / "content" / "media" / m for m in content.media})
         return static
 

@@ -36,7 +36,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from . import pipeline, search
-from .assets import published_name
+from .assets import FOLDER, published_name
 from .cache import remembered_plan
 from .pipeline import Options, Result
 from .problems import ContentError, Problem
@@ -299,7 +299,7 @@ class Rebuilder:
         preview = self.preview
         looked = bool(preview.drafts)
         # looks showing saves newer than this build stay, unless it replaced assets they name
-        restyled = outcome.good and any(rel.startswith("assets/") for rel in outcome.result.changed)
+        restyled = outcome.good and any(rel.startswith(FOLDER) for rel in outcome.result.changed)
         if not outcome.good or not (self.pending or self.carried) or restyled:
             preview.drafts = {}
         same = was_good and outcome.good and not outcome.result.changed and not looked  # the same site, byte for byte
@@ -349,6 +349,6 @@ def _live_url(path: Path, root: Path, base: str) -> str | None:
     name = path.relative_to(folder).as_posix()
     published = next(f / name for f in themes if (f / name).is_file())  # the site's own wins
     try:
-        return f"{base}assets/{published_name(name, published.read_bytes())}"
+        return f"{base}{FOLDER}{published_name(name, published.read_bytes())}"
     except OSError:  # gone again already: a full reload it is
         return None

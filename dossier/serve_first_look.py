@@ -62,7 +62,7 @@ def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
     checked = Problems()  # the rules across files (an unknown actor, a name taken twice): the last build passed them
     load.check_references(content, checked, options.build_date(), only=set(saved))
     theme = Theme.of(root, content, None, problems)
-    if problems.items or checked.errors or not _served(options.out, theme):
+    if problems.items or checked.errors or not _served(options.out, theme.static(root, content)):
         return {}
 
     def embed(slug: str) -> str:
@@ -92,9 +92,10 @@ def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
     return found
 
 
-def _served(out: Path, theme: Theme) -> bool:
-    """Whether the site has every asset under the name the look's pages would give it."""
-    return all((out / "assets" / name).is_file() for name in theme.published.values())
+def _served(out: Path, static: dict[str, Any]) -> bool:
+    """Whether the site has every file the look's pages may name (its assets under the names
+    the look gives them, and the media)."""
+    return all((out / rel).is_file() for rel in static)
 
 
 class _Targets(Mapping):
