@@ -20,6 +20,7 @@ import functools
 import hashlib
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -163,6 +164,7 @@ class Writer:
         self._folders: set[Path] = {self.stage}
         self.token = os.urandom(16).hex()
         self._settle: Callable[[], None] | None = None  # what settle() does after the commit
+        self._ahead: _Ahead | None = None  # the mirror, begun before the commit (mirror_ahead)
 
     def can_keep(self, rel: str, digest: bytes | None = None) -> bool:
         """Whether the previous file at rel is intact (and, given a digest, has these bytes)."""
@@ -192,6 +194,16 @@ class Writer:
         self.new[rel] = _record(digest, target)
         self.staged[rel] = target
         self.written.add(rel)
+
+    def mirror_ahead(self) -> None:
+        """Begin the mirror of a fresh site now, from the files put so far, in a thread.
+
+        The build calls this before it waits on Pagefind, whose time it fills: the commit stops
+        it where it got to, and settle() only adds the rest. Only for a site assembled afresh
+        whose old files are not read from the mirror: an incremental build's mirror is the site.
+        """
+        if self.mirror is not None and not self.incremental and self.base != self.mirror and self._ahead is None:
+            self._ahead = _Ahead(self.stage, self.mirror, sorted(self.new))
 
     def assembled(self) -> Path:
         """A folder holding the next site's pages as they stand, for a tool that reads them all.
@@ -235,6 +247,8 @@ class Writer:
 
         The mirror is brought level with the new OUT by settle(), which the build calls once
         the site is published: the editor's browser need not wait for it."""
+        if self._ahead is not None:
+            self._ahead.stop()  # it reads the stage, which is OUT from now on
         try:
             if self.incremental:
                 self._swap_mirror()
@@ -262,6 +276,8 @@ class Writer:
         return set(self.written) | set(self._gone())
 
     def abort(self) -> None:
+        if self._ahead is not None:
+            self._ahead.stop()  # the mirror it began has no token: the next build makes another
         shutil.rmtree(self.stage, ignore_errors=True)
 
     def _swap_mirror(self) -> None:
@@ -284,19 +300,65 @@ class Writer:
         _set_token(mirror, self.token)
 
     def _make_mirror(self) -> None:
-        mirror = self.mirror
-        _forget_token(mirror)
-        shutil.rmtree(mirror, ignore_errors=True)
-        mirror.mkdir(parents=True)
-        folders = {mirror}
-        for rel in sorted(self.new):
-            target = mirror / rel
-            if target.parent not in folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(target.parent)
-            if not link_or_copy(self.out / rel, target):
-                return
-        _set_token(mirror, self.token)
+        mirror, ahead = self.mirror, self._ahead
+        if ahead is None:
+            _begin_mirror(mirror)
+            linked: set[str] = set()
+        elif ahead.linked is None:
+            return  # a file could only be copied: no mirror
+        else:
+            linked = set(ahead.rels[:ahead.linked])
+        rest = [rel for rel in sorted(self.new) if rel not in linked]
+        if _link_all(self.out, mirror, rest, ahead.folders if ahead else {mirror}) == len(rest):
+            _set_token(mirror, self.token)
+
+
+class _Ahead:
+    """A new mirror, linked from a stage in a thread until stopped (Writer.mirror_ahead)."""
+
+    def __init__(self, stage: Path, mirror: Path, rels: list[str]):
+        self.rels = rels
+        self.folders = {mirror}
+        self.linked: int | None = 0  # how many of rels are in the mirror; None: it cannot be made
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(stage, mirror), name="mirror", daemon=True)
+        self._thread.start()
+
+    def _run(self, stage: Path, mirror: Path) -> None:
+        try:
+            _begin_mirror(mirror)
+            self.linked = _link_all(stage, mirror, self.rels, self.folders, self._stop)
+        except OSError:
+            self.linked = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _begin_mirror(mirror: Path) -> None:
+    """An empty mirror folder, without a token until it is whole."""
+    _forget_token(mirror)
+    shutil.rmtree(mirror, ignore_errors=True)
+    mirror.mkdir(parents=True)
+
+
+def _link_all(source: Path, target: Path, rels: list[str], folders: set[Path],
+              stop: threading.Event | None = None) -> int | None:
+    """Hard-link rels from source into target, in order, creating folders (noted in `folders`).
+
+    Returns how many were linked before `stop` was set; None if one could only be copied.
+    """
+    for n, rel in enumerate(rels):
+        if stop is not None and stop.is_set():
+            return n
+        path = target / rel
+        if path.parent not in folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(path.parent)
+        if not link_or_copy(source / rel, path):
+            return None
+    return len(rels)
 
 
 def _record(digest: bytes, path: Path) -> Record:

@@ -149,6 +149,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         _stop_on_errors(problems)
         for rel, data in static.items():
             writer.put(rel, data, cache.checksum_of(data) if isinstance(data, Path) else None)
+        writer.mirror_ahead()  # a fresh site's mirror is linked while Pagefind runs
         searched, behind = index_search(writer, pages, records, options, cache)
         outputs = writer.commit()
     except BaseException:

@@ -566,6 +566,44 @@ def test_a_search_catch_up_stopped_in_pagefind_leaves_the_next_build_its_mirror(
     assert "Saved, " in (site / "site" / "cards" / "limousine-gift" / "index.html").read_text(encoding="utf-8")
 
 
+def test_a_fresh_sites_mirror_is_linked_while_pagefind_runs(site, monkeypatch):
+    """A clean build links its mirror (the twin of OUT the next build edits) while Pagefind
+    runs, not after the swap: on a big site that is seconds of work in Pagefind's shadow.
+    The mirror it leaves is a whole twin of the site, and the next build edits it."""
+    import time
+
+    from dossier import cache, output, pipeline, search
+
+    mirror = cache.folder_of(site, site / "site") / "mirror"
+    page = "cards/limousine-gift/index.html"
+    seen = []
+    real_run = search.run_pagefind
+
+    def pagefind(source, *args, **kwargs):
+        deadline = time.monotonic() + 10
+        while not (mirror / page).is_file() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append((mirror / page).is_file() and os.path.samefile(mirror / page, source / page))
+        return real_run(source, *args, **kwargs)
+
+    monkeypatch.setattr(search, "run_pagefind", pagefind)
+    pipeline.build(pipeline.Options(root=site, out=site / "site"))
+    assert seen == [True]  # linked from the next site before Pagefind ended
+    token = (mirror.parent / "mirror.ok").read_text()
+    files = {p.relative_to(site / "site").as_posix() for p in (site / "site").rglob("*") if p.is_file()}
+    assert files == {p.relative_to(mirror).as_posix() for p in mirror.rglob("*") if p.is_file()}
+    assert all(os.path.samefile(site / "site" / rel, mirror / rel) for rel in files)
+    assert any(rel.startswith(f"{search.BUNDLE}/") for rel in files)  # what was put after Pagefind too
+    monkeypatch.undo()
+    writers = []
+    real_init = output.Writer.__init__
+    monkeypatch.setattr(output.Writer, "__init__", lambda self, *a, **k: (writers.append(self), real_init(self, *a, **k))[1])
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Twin, ")
+    result = pipeline.build(pipeline.Options(root=site, out=site / "site"))
+    assert [w.incremental for w in writers] == [True] and writers[0].token != token
+    assert 0 < result.rendered < 10
+
+
 def test_an_edit_indexes_again_only_the_search_shards_of_the_pages_it_changed(site, tmp_path, monkeypatch):
     """Pagefind cannot replace a page in an index, so a big site's index is made in shards:
     an edit runs Pagefind again on the shards of the pages it changed, and on no other."""
