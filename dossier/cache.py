@@ -371,20 +371,33 @@ class Memo:
             self.cache._used_items.add(item_key)
         return item
 
-    def read(self, reader: Callable[..., Any], slug: str, rel: str, data: bytes, text: str,
-             problems: Problems) -> Any:
-        """`reader(slug, rel, text, problems)`, or what it made of these bytes last time."""
+    def made(self, reader: Callable[..., Any], slug: str, rel: str, data: bytes, text: str,
+             problems: Problems) -> tuple[bytes, bytes, Any, bool]:
+        """What `reader(slug, rel, text, problems)` makes of these bytes, or made of them last time:
+        (their checksum, the store key, the object, whether it is new and worth keeping).
+
+        Changes nothing: a worker process may call it, and keep() records it in the build's.
+        """
         hasher = _hasher()
         hasher.update(data)  # what was read, which a save since the scan may have changed
-        checksum = self.cache.hashes[rel] = hasher.digest()
+        checksum = hasher.digest()
         item_key = key(reader.__name__, slug, rel, checksum.hex())
-        self.cache._used_items.add(item_key)
         item = self.cache.items.get(item_key)
-        if item is None:
-            before = len(problems.items)
-            item = reader(slug, rel, text, problems)
-            if item is not None and len(problems.items) == before:  # a file with problems is read again
-                self.cache.items.put(item_key, item)
+        if item is not None:
+            return checksum, item_key, item, False
+        before = len(problems.items)
+        item = reader(slug, rel, text, problems)
+        return checksum, item_key, item, item is not None and len(problems.items) == before  # problems: read again
+
+    def keep(self, rel: str, made: tuple[bytes, bytes, Any, bool]) -> Any:
+        """Record what made() found for the file at rel; returns its object."""
+        checksum, item_key, item, new = made
+        self.cache.hashes[rel] = checksum
+        self.cache._used_items.add(item_key)
+        if new:
+            self.cache.items.put(item_key, item)
+        elif item is not None:
+            item = self.cache.items.get(item_key) or item  # the very object recorded, not a worker's copy
         return item
 
 

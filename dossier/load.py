@@ -1,4 +1,9 @@
-"""Read content/ into a validated model. The only step that reads content files."""
+"""Read content/ into a validated model. The only step that reads content files.
+
+A big site's files are read on every core (render_pool): each file is parsed and checked
+on its own, and the results are taken in file order, so the model and the problems
+reported are those of one process reading them all.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
 from . import fields as f
+from . import render_pool
 from .model import (ACTOR_KINDS, CARD_STATUSES, Actor, Alias, Body, Card, Content, Explainer,
                     Relation, Site, SlugRef, Source)
 from .problems import Mark, Problems, did_you_mean
@@ -22,8 +28,10 @@ class Memo(Protocol):
 
     def recall(self, reader: Callable[..., Any], slug: str, rel: str) -> Any: ...
 
-    def read(self, reader: Callable[..., Any], slug: str, rel: str, data: bytes, text: str,
-             problems: Problems) -> Any: ...
+    def made(self, reader: Callable[..., Any], slug: str, rel: str, data: bytes, text: str,
+             problems: Problems) -> tuple: ...
+
+    def keep(self, rel: str, made: tuple) -> Any: ...
 
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -91,18 +99,18 @@ def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | N
     files = _content_files(root, problems)
     media = tuple(_media_files(root, problems))
     content = Content(site=site) if site else None
-    for kind, paths in files.items():
-        reader = _READERS[kind]
-        for path, slug, rel, plain in paths:
-            item = memo.recall(reader, slug, rel) if memo and plain else None  # links are always read
-            if item is None:
-                data = _read_bytes(path, rel, problems)
-                text = None if data is None else _decode(rel, data, problems)
-                if text is None:
-                    continue
-                item = memo.read(reader, slug, rel, data, text, problems) if memo else reader(slug, rel, text, problems)
-            if item is not None and content is not None:
-                getattr(content, kind)[item.slug] = item
+    listed = [(kind, path, slug, rel) for kind, paths in files.items() for path, slug, rel, _ in paths]
+    recalled = [memo.recall(_READERS[kind], slug, rel) if memo and plain else None  # links are always read
+                for kind, paths in files.items() for _, slug, rel, plain in paths]
+    todo = [task for task, item in zip(listed, recalled) if item is None]
+    read = iter(render_pool.run(lambda tasks: [_read_file(*task, memo) for task in tasks], todo, cost=lambda _: 2_000))
+    for (kind, _, _, rel), item in zip(listed, recalled):
+        if item is None:  # read now, in file order whatever process read it: so are the problems reported
+            made, found = next(read)
+            problems.extend(found)
+            item = memo.keep(rel, made) if memo and made else made
+        if item is not None and content is not None:
+            getattr(content, kind)[item.slug] = item
     if content is None or problems.errors:
         return None
     if not drafts:
@@ -110,6 +118,20 @@ def load(root: Path, problems: Problems, drafts: bool = False, base_url: str | N
     content.media = media
     check_references(content, problems, today or dt.date.today())
     return content  # complete, though references may be wrong: later steps report their own problems too
+
+
+def _read_file(kind: str, path: str, slug: str, rel: str, memo: Memo | None) -> tuple[Any, list]:
+    """One content file read (in this process or a worker): what it was made into, and its problems.
+
+    With a memo, that is memo.made()'s account, which memo.keep() records in this process."""
+    problems = Problems()
+    data = _read_bytes(path, rel, problems)
+    text = None if data is None else _decode(rel, data, problems)
+    if text is None:
+        return None, problems.items
+    reader = _READERS[kind]
+    made = memo.made(reader, slug, rel, data, text, problems) if memo else reader(slug, rel, text, problems)
+    return made, problems.items
 
 
 def read_one(root: Path, path: Path, problems: Problems) -> tuple[str, Any] | None:

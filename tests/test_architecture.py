@@ -9,7 +9,7 @@ ENGINE = Path(__file__).resolve().parent.parent / "dossier"
 
 # A module may import only modules of a lower layer (or its own layer where listed together).
 LAYERS = [
-    {"problems"},
+    {"problems", "render_pool"},  # render_pool: the process pool, which imports nothing of the engine
     {"model", "yamlstrict"},
     {"fields"},
     {"load", "scaffold", "markup"},

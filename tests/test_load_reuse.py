@@ -154,3 +154,56 @@ def test_reused_and_read_files_get_the_same_checksums(site):
     assert load.load(site, Problems(), memo=again_memo) is not None
     assert sorted(reused) == sorted(content_files(site))
     assert again.hashes == first.hashes
+
+
+def test_files_read_by_workers_equal_files_read_in_one_process(tmp_path, monkeypatch):
+    """A big site's files are read on every core (a clean build, serve's first): the model,
+    each file's checksum and record, and the problems, in their order, are those of one
+    process reading every file."""
+    import subprocess
+    import sys
+
+    from dossier import render_pool
+
+    from .conftest import REPO
+
+    if render_pool.workers() < 2:
+        pytest.skip("one core: the loader never splits its work")
+    subprocess.run([sys.executable, str(REPO / "bench" / "corpus.py"), "--explainers", "100", "--seed", "5",
+                    "--out", str(tmp_path), "--sites", "ours"], check=True, capture_output=True)
+    root = tmp_path / "ours"
+    cards = sorted((root / "content" / "cards").glob("*.yml"))
+    edit(cards[3], "claim: ", "claim: [oops\n")  # broken YAML
+    cards[40].write_bytes(b"\xef\xbb\xbf" + cards[40].read_bytes())
+    explainer = sorted((root / "content" / "explainers").glob("*.md"))[70]
+    edit(explainer, "title: ", "colour: red\ntitle: ")  # an unknown field
+    pids = tmp_path / "pids"
+    read_file = load._read_file
+
+    def noted(*args):
+        with open(pids, "a") as log:
+            log.write(f"{os.getpid()}\n")
+        return read_file(*args)
+
+    monkeypatch.setattr(load, "_read_file", noted)
+
+    def read(workers: int):
+        monkeypatch.setattr(render_pool, "workers", lambda: workers)
+        pids.unlink(missing_ok=True)
+        options = pipeline.Options(root=root, out=root / "site")
+        record = cache.BuildCache(root, options.out)
+        record.scan(options)
+        problems = Problems()
+        content = load.load(root, problems, memo=record.memo())
+        assert content is None  # the problems stop it
+        problems_again = Problems()
+        model = load.load(root, problems_again)  # without a memo, as `check` may
+        assert model is None and problems_again.items == problems.items
+        return ([str(p) for p in problems.items], record.hashes, sorted(record.items.data),
+                sorted(record._used_items), set(pids.read_text().split()))
+
+    alone, split = read(1), read(2)
+    assert alone[0] and alone[0] == split[0]
+    assert {p.split(":")[0] for p in alone[0]} == {f.relative_to(root).as_posix() for f in (cards[3], cards[40], explainer)}
+    assert alone[1:4] == split[1:4] and len(alone[1]) > 200
+    assert alone[4] == {str(os.getpid())} and str(os.getpid()) not in split[4] and len(split[4]) >= 2
