@@ -114,12 +114,15 @@ class Store:
                 self._dirty.add(_shard(k))
         self.data = data
 
-    def save(self, everything: bool = False) -> None:
+    def write_aside(self, waiting: list[tuple[Path, Path]], everything: bool = False) -> None:
+        """Pickle the shards that changed into files beside their own, adding (that file, the
+        shard's path) to `waiting`: BuildCache.save() moves them into place."""
         shards: list[dict[Any, Any]] = [{} for _ in range(SHARDS)]
         for key, value in self.data.items():
             shards[_shard(key)][key] = value
         for n in range(SHARDS) if everything else sorted(self._dirty):
-            _write(self.folder / f"{self.name}-{n:02d}.pickle", shards[n])
+            path = self.folder / f"{self.name}-{n:02d}.pickle"
+            waiting.append((_write_aside(path, shards[n]), path))
         self._dirty.clear()
 
 
@@ -160,6 +163,8 @@ class BuildCache:
         self._remembered: dict[str, dict] | None = None
         # what the last build planned (pipeline.Planned), if this process saved it (reuse.py)
         self.planned: Any = None
+        self._waiting: list[tuple[Path, Path]] = []  # this build's record, written aside: (file, its place)
+        self._unsaved: OSError | None = None  # why the record could not be written aside
 
     def open(self, write: bool = True) -> "BuildCache":
         """Take the lock (a second build into the same folder waits) and read the core record.
@@ -185,6 +190,10 @@ class BuildCache:
         return self
 
     def close(self) -> None:
+        for temp, _ in self._waiting:  # a build that failed after prepare()
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        self._waiting = []
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
@@ -319,21 +328,32 @@ class BuildCache:
     def _stores(self) -> tuple[Store, ...]:
         return (self.items, self.bodies, self.pages, self.fields, self.index)
 
-    def save(self, core: Core, bodies_used: set[bytes], pages: dict[str, PageRecord], fields: dict,
-             index: Any, planned: Any = None) -> None:
-        """Record this build: written only after its site was swapped in.
-
-        `planned`, what it planned, is only remembered in this process."""
+    def prepare(self, bodies_used: set[bytes], pages: dict[str, PageRecord], fields: dict, index: Any) -> None:
+        """Take in this build's records and write what changed beside the last build's files, for
+        save() to move into place: a build does this while Pagefind runs. A failure to write is
+        save()'s to report: the site does not depend on it."""
         self.items.keep_only(self._used_items)
         self.bodies.keep_only(bodies_used)
         self.pages.replace(pages)
         self.fields.replace(fields)
         self.index.replace({"last": index})
-        everything = self.fresh
+        try:
+            for store in self._stores():
+                store.write_aside(self._waiting, self.fresh)
+        except OSError as exc:
+            self._unsaved = exc
+
+    def save(self, core: Core, planned: Any = None) -> None:
+        """Record this build (after prepare()): put in place only after its site was swapped in.
+
+        `planned`, what it planned, is only remembered in this process."""
         stores = self._stores()
         try:
-            for store in stores:
-                store.save(everything)
+            if self._unsaved is not None:
+                raise self._unsaved
+            for temp, path in self._waiting:
+                os.replace(temp, path)
+            self._waiting = []
             _write(self.folder / "core.pickle", core)
         except OSError:  # a half-saved record must not be trusted: the next build starts afresh
             _REMEMBERED.pop(self.folder, None)
@@ -456,7 +476,12 @@ def _read(path: Path) -> Any:
 
 
 def _write(path: Path, value: Any) -> None:
+    os.replace(_write_aside(path, value), path)
+
+
+def _write_aside(path: Path, value: Any) -> Path:
+    """value pickled into a file beside path (named for this process), which it returns."""
     temp = path.with_name(f".{path.name}.{os.getpid()}")
     with open(temp, "wb") as handle:
         pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temp, path)
+    return temp

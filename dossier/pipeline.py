@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import os
 import threading
@@ -149,8 +150,14 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         _stop_on_errors(problems)
         for rel, data in static.items():
             writer.put(rel, data, cache.checksum_of(data) if isinstance(data, Path) else None)
-        writer.mirror_ahead()  # a fresh site's mirror is linked while Pagefind runs
-        searched, behind = index_search(writer, pages, records, options, cache)
+        # The build cache's record, written aside while Pagefind runs (or later: once only), as
+        # a fresh site's mirror is linked
+        record = functools.cache(lambda: cache.prepare(bodies.markdown.used, records, bodies.fields_table(records),
+                                                       Index(explainer_actors=index.explainer_actors,
+                                                             explainers_by_date=index.explainers_by_date,
+                                                             related=index.related)))
+        writer.mirror_ahead()
+        searched, behind = index_search(writer, pages, records, options, cache, meanwhile=record)
         outputs = writer.commit()
     except BaseException:
         writer.abort()
@@ -169,9 +176,8 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                 search=searched, search_behind=behind, base_path=result.base_path, mirror=writer.token,
                 folders=writer.folders)
     try:
-        cache.save(core, bodies.markdown.used, records, bodies.fields_table(records),
-                   Index(explainer_actors=index.explainer_actors, explainers_by_date=index.explainers_by_date,
-                         related=index.related), Planned(bodies.assets, planned))
+        record()
+        cache.save(core, Planned(bodies.assets, planned))
     except OSError as exc:  # the site is in place; only the next build's head start is lost
         result.warnings.append(Problem(Mark(".cache"), f"the site is built, but the build cache could not be "
                                        f"saved ({exc.strerror or exc}); the next build starts afresh", "warning"))
@@ -321,8 +327,10 @@ def write_pages(writer: output.Writer, pages: list[Page], shapes: list, rendered
 
 
 def index_search(writer: output.Writer, pages: list[Page], records: dict[str, PageRecord], options: Options,
-                 cache: BuildCache) -> tuple[dict[str, bytes], bool]:
+                 cache: BuildCache, meanwhile: Callable[[], Any] | None = None) -> tuple[dict[str, bytes], bool]:
     """Step 6: Pagefind's index of the pages, each shard made again only if one of its pages changed.
+
+    `meanwhile` is done while Pagefind runs, if it runs.
 
     Returns the checksum of the pages each shard was made from, and whether the index is
     behind them: with Options.search off, the last index is kept (if there is one) and made later.
@@ -353,7 +361,7 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
             wanted[folder] = shard
     if wanted:
         bundles = search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1,
-                                      stop=options.stop)
+                                      stop=options.stop, meanwhile=meanwhile)
         for rel, data in bundles.items():
             writer.put(rel, data)
     if shards:

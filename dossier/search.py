@@ -30,6 +30,7 @@ import threading
 import time
 import zlib
 from pathlib import Path
+from typing import Any, Callable
 
 from .output import link_or_copy
 
@@ -97,15 +98,15 @@ def shards_file(folders: list[str]) -> bytes:
 
 
 def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: bool,
-                 stop: threading.Event | None = None) -> dict[str, bytes]:
+                 stop: threading.Event | None = None, meanwhile: Callable[[], Any] | None = None) -> dict[str, bytes]:
     """The bundles of the shards `wanted` (folder -> its pages), by their paths under OUT.
 
     `site` is the next site as assembled. With `whole`, the one shard is every page of it,
     and Pagefind reads the folder itself; else each shard's pages are linked into a scratch
     folder of their own. Pagefinds run side by side, one per core; the first to fail stops
-    the others. The scratch folder sits beside OUT and is gone afterwards; named like the
-    writer's temporary folders (".OUT.building-...-PID"), so that the next build clears it
-    if this one is killed.
+    the others. This thread does `meanwhile` as they run. The scratch folder sits beside OUT
+    and is gone afterwards; named like the writer's temporary folders
+    (".OUT.building-...-PID"), so that the next build clears it if this one is killed.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -133,6 +134,8 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
         with ThreadPoolExecutor(max_workers=max(1, min(workers(), len(wanted)))) as pool:
             jobs = [pool.submit(one, n, folder) for n, folder in enumerate(wanted)]
             try:
+                if meanwhile is not None:
+                    meanwhile()
                 results = [job.exception() or job.result() for job in jobs]
             except BaseException:  # Ctrl-C: end the Pagefinds now, not when they are done
                 failed.set()

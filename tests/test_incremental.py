@@ -469,7 +469,9 @@ def test_workers_change_nothing_and_edits_equal_clean_builds(corpus, tmp_path, m
         assert 0 < rendered == len(changed_pages(before, after)) < total / 4, name
 
 
-def test_a_cache_that_cannot_be_saved_is_a_warning_and_the_next_build_starts_afresh(site, tmp_path, monkeypatch):
+@pytest.mark.parametrize("failing", ["_write", "_write_aside"])  # the core record, or the stores (during Pagefind)
+def test_a_cache_that_cannot_be_saved_is_a_warning_and_the_next_build_starts_afresh(site, tmp_path, monkeypatch,
+                                                                                    failing):
     from dossier import cache, pipeline
 
     total, _ = build(site)
@@ -479,7 +481,7 @@ def test_a_cache_that_cannot_be_saved_is_a_warning_and_the_next_build_starts_afr
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patched:
-        patched.setattr(cache, "_write", full_disk)
+        patched.setattr(cache, failing, full_disk)
         result = pipeline.build(pipeline.Options(root=site, out=site / "site"))
     assert [str(w) for w in result.warnings] == [
         ".cache:1:1: warning: the site is built, but the build cache could not be saved "
@@ -487,6 +489,43 @@ def test_a_cache_that_cannot_be_saved_is_a_warning_and_the_next_build_starts_afr
     assert "Full disk, " in (site / "site" / "cards" / "limousine-gift" / "index.html").read_text(encoding="utf-8")
     assert build(site) == (total, 0)
     assert_same_as_clean(site, tmp_path)
+
+
+def test_the_build_cache_is_written_aside_while_pagefind_runs(site, monkeypatch):
+    """The build cache's record is pickled while Pagefind runs (the build's own thread is idle
+    then) and only put in place once the site is: a build that fails afterwards leaves nothing
+    of it, and the last record serves the next build."""
+    from dossier import cache, pipeline, search
+
+    total, _ = build(site)
+    folder = cache.folder_of(site, site / "site")
+    prepared = threading.Event()
+    real_prepare, real_run = cache.BuildCache.prepare, search.run_pagefind
+    monkeypatch.setattr(cache.BuildCache, "prepare", lambda self, *a: (real_prepare(self, *a), prepared.set())[0])
+    waited = []
+
+    def pagefind(*args, fail=False, **kwargs):
+        waited.append(prepared.wait(10))
+        if fail:
+            raise search.SearchError("search index: Pagefind failed (a test)")
+        return real_run(*args, **kwargs)
+
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Aside, ")
+    monkeypatch.setattr(search, "run_pagefind", lambda *a, **k: pagefind(*a, fail=True, **k))
+    with pytest.raises(search.SearchError):
+        pipeline.build(pipeline.Options(root=site, out=site / "site"))
+    assert waited and all(waited)
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # nothing left aside
+    assert "Aside, " not in (site / "site" / "cards" / "limousine-gift" / "index.html").read_text(encoding="utf-8")
+
+    prepared.clear()
+    waited.clear()
+    monkeypatch.setattr(search, "run_pagefind", pagefind)
+    result = pipeline.build(pipeline.Options(root=site, out=site / "site"))
+    assert waited and all(waited) and 0 < result.rendered < 10
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+    monkeypatch.undo()
+    assert build(site) == (0, total)  # the record put in place serves the next build
 
 
 def test_the_site_is_published_before_the_build_cache_is_saved(site, monkeypatch):
