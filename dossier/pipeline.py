@@ -9,7 +9,9 @@ rendered and pages rendered again only where what they were made from changed
 (deps.py says what that is), and only changed files are written (output.py).
 The index is always made whole: it is what pages depend on. The plan is made whole
 too, except in a process that built the site before (serve): there each page none
-of whose inputs changed is the page planned then (reuse.py).
+of whose inputs changed is the page planned then (reuse.py). The bookkeeping for the
+next build (the cache's record, a fresh site's mirror) is done while Pagefind runs,
+when it runs, so that a clean build does not leave a core idle for it.
 """
 
 from __future__ import annotations
@@ -150,8 +152,8 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         _stop_on_errors(problems)
         for rel, data in static.items():
             writer.put(rel, data, cache.checksum_of(data) if isinstance(data, Path) else None)
-        # The build cache's record, written aside while Pagefind runs (or later: once only), as
-        # a fresh site's mirror is linked
+        # While Pagefind runs, this thread writes the build cache's record aside (record() does it
+        # once, then or after publishing) and a thread links a fresh site's mirror
         record = functools.cache(lambda: cache.prepare(bodies.markdown.used, records, bodies.fields_table(records),
                                                        Index(explainer_actors=index.explainer_actors,
                                                              explainers_by_date=index.explainers_by_date,
