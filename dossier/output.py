@@ -309,7 +309,7 @@ class Writer:
         else:
             linked = set(ahead.rels[:ahead.linked])
         rest = [rel for rel in sorted(self.new) if rel not in linked]
-        if _link_all(self.out, mirror, rest, ahead.folders if ahead else {mirror}) == len(rest):
+        if link_all(self.out, mirror, rest, ahead.folders if ahead else {mirror}) == len(rest):
             _set_token(mirror, self.token)
 
 
@@ -327,7 +327,7 @@ class _Ahead:
     def _run(self, stage: Path, mirror: Path) -> None:
         try:
             _begin_mirror(mirror)
-            self.linked = _link_all(stage, mirror, self.rels, self.folders, self._stop)
+            self.linked = link_all(stage, mirror, self.rels, self.folders, self._stop)
         except OSError:
             self.linked = None
 
@@ -343,11 +343,12 @@ def _begin_mirror(mirror: Path) -> None:
     mirror.mkdir(parents=True)
 
 
-def _link_all(source: Path, target: Path, rels: list[str], folders: set[Path],
-              stop: threading.Event | None = None) -> int | None:
+def link_all(source: Path, target: Path, rels: list[str], folders: set[Path],
+             stop: threading.Event | None = None, copies: bool = False) -> int | None:
     """Hard-link rels from source into target, in order, creating folders (noted in `folders`).
 
-    Returns how many were linked before `stop` was set; None if one could only be copied.
+    Returns how many were linked before `stop` was set; None if one could only be copied,
+    unless `copies` are as good (then copying goes on).
     """
     for n, rel in enumerate(rels):
         if stop is not None and stop.is_set():
@@ -356,7 +357,7 @@ def _link_all(source: Path, target: Path, rels: list[str], folders: set[Path],
         if path.parent not in folders:
             path.parent.mkdir(parents=True, exist_ok=True)
             folders.add(path.parent)
-        if not link_or_copy(source / rel, path):
+        if not link_or_copy(source / rel, path) and not copies:
             return None
     return len(rels)
 

@@ -32,7 +32,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable
 
-from .output import link_or_copy
+from .output import link_all
 
 BUNDLE = "pagefind"  # the folder under OUT that search pages load pagefind.js from
 POLL = 0.1  # seconds between looks at a build's stop event while Pagefind runs
@@ -148,13 +148,7 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
 
 def _linked(site: Path, pages: list[str], folder: Path) -> Path:
     """A folder holding these pages of site, hard-linked (copied where links cannot be made)."""
-    made: set[Path] = set()
-    for rel in pages:
-        target = folder / rel
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        link_or_copy(site / rel, target)
+    link_all(site, folder, pages, set(), copies=True)
     return folder
 
 
