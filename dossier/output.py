@@ -195,6 +195,19 @@ class Writer:
         self.staged[rel] = target
         self.written.add(rel)
 
+    def previous(self, rel: str) -> bytes | None:
+        """The bytes OUT has at rel, if they are still those the previous build recorded."""
+        try:
+            data = (self.out / rel).read_bytes()
+        except OSError:
+            return None
+        return data if rel in self.records and checksum(data) == self.records[rel][0] else None
+
+    def next(self, rel: str) -> bytes:
+        """The bytes the next site has at rel, put or kept."""
+        waiting = self.staged.get(rel)
+        return (waiting or (self.mirror if self.incremental else self.stage) / rel).read_bytes()
+
     def mirror_ahead(self) -> None:
         """Begin the mirror of a fresh site now, from the files put so far, in a thread.
 

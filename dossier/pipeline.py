@@ -330,7 +330,8 @@ def write_pages(writer: output.Writer, pages: list[Page], shapes: list, rendered
 
 def index_search(writer: output.Writer, pages: list[Page], records: dict[str, PageRecord], options: Options,
                  cache: BuildCache, meanwhile: Callable[[], Any] | None = None) -> tuple[dict[str, bytes], bool]:
-    """Step 6: Pagefind's index of the pages, each shard made again only if one of its pages changed.
+    """Step 6: Pagefind's index of the pages, each shard made again only if one of its pages
+    changed where Pagefind reads it.
 
     `meanwhile` is done while Pagefind runs, if it runs.
 
@@ -356,7 +357,7 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
         return last, made_from != last
     wanted = {}
     for folder, shard in shards.items():
-        if folder in keepable and last.get(folder) == made_from[folder]:
+        if folder in keepable and (last.get(folder) == made_from[folder] or _read_alike(writer, shard, last.get(folder))):
             for rel in before[folder]:
                 writer.keep(rel)
         else:
@@ -369,6 +370,24 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     if shards:
         writer.put(search.SHARDS_FILE, search.shards_file(list(shards)))
     return made_from, False
+
+
+def _read_alike(writer: output.Writer, shard: list[str], made: bytes | None) -> bool:
+    """Whether Pagefind would make the same bundle of the shard's next pages as it made of the
+    previous site's (whose checksum is `made`): the same pages, changed only where Pagefind does
+    not read (search.readable). Then a card added to an actor's list of cards indexes nothing again."""
+    from .deps import digest
+    from .search import readable
+
+    old = writer.records
+    if made is None or any(rel not in old for rel in shard) or digest([(rel, old[rel][0]) for rel in shard]) != made:
+        return False  # other pages, or the index is older than the previous site (serve's saves)
+    for rel in shard:
+        if writer.new[rel][0] != old[rel][0]:
+            before = writer.previous(rel)
+            if before is None or readable(before) != readable(writer.next(rel)):
+                return False
+    return True
 
 
 def check_outputs(pages: list[Page], static: dict[str, bytes | Path], problems: Problems) -> None:

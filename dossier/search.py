@@ -19,6 +19,7 @@ nothing is downloaded at run time. PAGEFIND_BINARY_PATH points at another one.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -30,7 +31,7 @@ import threading
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .output import link_all
 
@@ -62,6 +63,120 @@ def marked(page: bytes) -> bool:
     """Whether a page marks its readable part for Pagefind (`data-pagefind-body`)."""
     at = page.find(b"data-pagefind-body")  # a plain find first: a 5 MB list page in 1 ms
     return at != -1 and MARKED.search(page, max(0, page.rfind(b"<", 0, at))) is not None
+
+
+def readable(page: bytes) -> bytes:
+    """The page as far as Pagefind's index can tell: with each element marked
+    `data-pagefind-ignore` cut out whenever nothing in it can reach the index.
+
+    Two pages with the same readable bytes give the same index (an edit then makes no shard
+    again for them): an actor's page whose list of mentions changed is indexed as it was.
+    An ignored element that holds what Pagefind still takes from it is left in: metadata,
+    filters, sorts, index attributes, an <h1>, <img> or first <title> (default title and
+    image). So is one whose end cannot be told for sure (no end tag, a comment, a script,
+    tags left open, an empty-element tag outside SVG). Leaving in costs only time.
+    """
+    parts, done = [], 0
+    for start, end in unread(page):
+        parts += [page[done:start], b"<!--ignored-->"]
+        done = end
+    parts.append(page[done:])
+    return b"".join(parts) if parts[1:] else page
+
+
+def unread(page: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each element readable() cuts out, in order."""
+    title = _TITLE.search(page)  # the first <title> is the page's title for Pagefind; any later one is not
+    opened = None
+    done = 0
+    at = page.find(b"data-pagefind-ignore")
+    while at != -1:
+        start = page.rfind(b"<", 0, at)
+        tag = _TAG.match(page, start) if start >= done else None
+        end = None
+        if tag is not None and tag.end() > at:
+            opened = opened or _Open(page)
+            end = _ignored_element(page, tag, title is not None and title.start() < start, opened)
+        if end is not None:
+            yield start, end
+            done = end
+        at = page.find(b"data-pagefind-ignore", max(at + 1, done))
+
+
+# A start or end tag, its attributes' quoted values read whole ("a>b" stays in).
+_TAG = re.compile(rb"""<(/?)([a-zA-Z][^\s/>]*)((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
+_ATTRIBUTE = re.compile(rb"""([^\s"'>/=]+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+_VOID = {b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"source", b"track",
+         b"wbr"}
+_FOREIGN = {b"svg", b"math"}  # where <x/> closes x
+# Elements that only their own end tag closes, whatever they hold (so not <p>, <li>, <a>, a
+# heading): an ignored one ends at its end tag. <p> too, while it holds only _PHRASING elements.
+_CLOSED = {b"abbr", b"article", b"aside", b"b", b"blockquote", b"cite", b"code", b"details", b"div", b"dl", b"em",
+           b"figure", b"footer", b"header", b"i", b"kbd", b"label", b"main", b"mark", b"nav", b"ol", b"pre", b"q",
+           b"s", b"section", b"small", b"span", b"strong", b"sub", b"summary", b"sup", b"table", b"time", b"u",
+           b"ul"}
+_PHRASING = {b"a", b"abbr", b"b", b"br", b"cite", b"code", b"em", b"i", b"kbd", b"mark", b"q", b"s", b"small",
+             b"span", b"strong", b"sub", b"sup", b"time", b"u", b"wbr"}  # all a <p> may hold and stay open
+# Tags that close elements up to one of these: within an ignored element, one must be open in it.
+_WITHIN = {b"li": {b"ul", b"ol", b"menu"}, b"dd": {b"dl"}, b"dt": {b"dl"}, b"option": {b"select", b"datalist"},
+           b"optgroup": {b"select"}, **dict.fromkeys([b"tr", b"td", b"th", b"tbody", b"thead", b"tfoot", b"caption",
+                                                      b"col", b"colgroup"], {b"table"})}
+# What Pagefind takes from inside an ignored element, or what hides the element's end.
+_REACHES_INDEX = re.compile(rb"data-pagefind-(?!ignore[\s=/>])|<(?:h1|img|body|html|head|script|style|"
+                            rb"template|textarea|noscript|iframe|xmp|plaintext|nobr)[\s/>]|<!|<\?", re.IGNORECASE)
+_TITLE = re.compile(rb"<title[\s/>]", re.IGNORECASE)
+_P_OR_A = re.compile(rb"<(/?)(p|a)[\s>]", re.IGNORECASE)
+
+
+def _ignored_element(page: bytes, tag: re.Match, titled: bool, opened: "_Open") -> int | None:
+    """Where the ignored element opened by `tag` ends, if it can be cut out."""
+    name = tag.group(2).lower()
+    if tag.group(1) or name not in _CLOSED and name != b"p" or tag.group(3).endswith(b"/") \
+            or b"data-pagefind-ignore" not in {m.group(1).lower() for m in _ATTRIBUTE.finditer(tag.group(3))} \
+            or _REACHES_INDEX.search(page, tag.start(), tag.end()):
+        return None
+    # in an open <p> or <a>, a block or a link would close the outer one, and this with it
+    phrasing = name == b"p" or opened.at(tag.start(), b"p")
+    in_link = opened.at(tag.start(), b"a")
+    open_ = [name]
+    for inner in _TAG.finditer(page, tag.end()):
+        inner_name = inner.group(2).lower()
+        if inner.group(1):  # an end tag: it must close the innermost open element
+            if open_[-1] != inner_name:
+                return None
+            open_.pop()
+            if not open_:
+                end = inner.end()
+                reaches = _REACHES_INDEX.search(page, tag.end(), end) or not titled and _TITLE.search(page, tag.end(), end)
+                return None if reaches else end
+            continue
+        if phrasing and inner_name not in _PHRASING or in_link and inner_name == b"a" \
+                or inner_name in _WITHIN and not _WITHIN[inner_name].intersection(open_[1:]):
+            return None
+        if inner_name in _VOID:
+            continue
+        if inner.group(3).endswith(b"/"):
+            if not _FOREIGN.intersection(open_):
+                return None  # <div/> opens a div: where it ends is the parser's guess
+            continue
+        open_.append(inner_name)
+    return None
+
+
+class _Open:
+    """Whether a <p> or an <a> is open at a place in a page: its last tag before it is a start tag."""
+
+    def __init__(self, page: bytes):
+        self.tags: dict[bytes, tuple[list[int], list[bool]]] = {b"p": ([], []), b"a": ([], [])}
+        for m in _P_OR_A.finditer(page):
+            places, starts = self.tags[m.group(2).lower()]
+            places.append(m.start())
+            starts.append(not m.group(1))
+
+    def at(self, place: int, name: bytes) -> bool:
+        places, starts = self.tags[name]
+        n = bisect.bisect_left(places, place)
+        return n > 0 and starts[n - 1]
 
 
 def shards(pages: list[str]) -> dict[str, list[str]]:

@@ -1,9 +1,9 @@
 """Incremental builds through the real command: what is rendered again, and that it equals a clean build.
 
 Every incremental build here is compared, file by file, with a clean build of the same
-sources into another folder. Pagefind's own output is not reproducible run to run, so
-these tests give the build a stand-in Pagefind (PAGEFIND_BINARY_PATH) whose bundle is a
-pure function of the pages it indexes: the search step is checked like every other.
+sources into another folder. These tests give the build a stand-in Pagefind (PAGEFIND_BINARY_PATH), much faster than
+the real one, whose bundle is a pure function of what Pagefind reads of the pages it indexes
+(search.readable): the search step is checked like every other.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ PAGES = (".html", ".xml", ".txt")
 
 STUB_PAGEFIND = f"""#!{sys.executable}
 import hashlib, json, os, pathlib, sys
+sys.path.insert(0, {str(REPO)!r})
+from dossier.search import readable  # Pagefind reads no more (test_search_readable.py, with the real one)
 args = sys.argv[1:]
 site = pathlib.Path(args[args.index("--site") + 1])
 out = pathlib.Path(args[args.index("--output-path") + 1])
-pages = {{p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+pages = {{p.relative_to(site).as_posix(): hashlib.sha256(readable(p.read_bytes())).hexdigest()
          for p in sorted(site.rglob("*.html"))}}
 out.mkdir(parents=True, exist_ok=True)
 (out / "pagefind-entry.json").write_text(json.dumps(pages, sort_keys=True))
@@ -645,8 +647,11 @@ def test_a_fresh_sites_mirror_is_linked_while_pagefind_runs(site, monkeypatch):
 
 def test_an_edit_indexes_again_only_the_search_shards_of_the_pages_it_changed(site, tmp_path, monkeypatch):
     """Pagefind cannot replace a page in an index, so a big site's index is made in shards:
-    an edit runs Pagefind again on the shards of the pages it changed, and on no other."""
+    an edit runs Pagefind again on the shards of the pages it changed where Pagefind reads
+    them, and on no other."""
     import json
+
+    from dossier.search import readable
 
     monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")  # the example's 32 marked pages in 4 shards
     log = tmp_path / "pagefind-runs"
@@ -664,15 +669,43 @@ def test_an_edit_indexes_again_only_the_search_shards_of_the_pages_it_changed(si
 
     log.write_text("")
     before = tree_digest(site / "site")
+    read_before = {rel: readable((site / "site" / rel).read_bytes()) for rel in every}
     edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Sharded, ")
     build(site)
     changed = {rel for rel in changed_pages(before, tree_digest(site / "site")) if rel in every}
+    read_changed = {rel for rel in every if readable((site / "site" / rel).read_bytes()) != read_before[rel]}
     runs = [set(json.loads(line)) for line in log.read_text().splitlines()]
-    assert changed and sorted(map(sorted, runs)) == sorted(sorted(pages) for pages in shards.values() if pages & changed)
-    assert len(runs) < len(shards)
+    assert read_changed and sorted(map(sorted, runs)) == sorted(sorted(pages) for pages in shards.values()
+                                                                if pages & read_changed)
+    # the actors' pages list the card where Pagefind does not look: changed, not indexed again
+    assert {rel for rel in changed - read_changed if rel.startswith("actors/")}
+    assert len(runs) < len([pages for pages in shards.values() if pages & changed])
     assert_same_as_clean(site, tmp_path)
 
     monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "1000")  # another shard size, and nothing else changed
     build(site)
     assert json.loads((bundle / "shards.json").read_text())["merge"] == []
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_an_index_left_behind_is_made_again_where_it_is_behind(site, tmp_path, monkeypatch):
+    """A build with search off (serve, on a save) keeps the last index, made from older pages.
+    The build that catches up must compare the pages with those the index was made from, not
+    with the previous site's: here only the card's own page and the explainers showing it read
+    differently, and only from the older pages."""
+    import json
+
+    from dossier import pipeline
+
+    monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")
+    log = tmp_path / "pagefind-runs"
+    monkeypatch.setenv("PAGEFIND_STUB_LOG", str(log))
+    build(site)
+    log.write_text("")
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Behind, ")
+    result = pipeline.build(pipeline.Options(root=site, out=site / "site", search=False))
+    assert result.search_behind and log.read_text() == ""
+    build(site)  # the catch-up: the pages are those of the previous site, the index is older
+    runs = [set(json.loads(line)) for line in log.read_text().splitlines()]
+    assert any("cards/limousine-gift/index.html" in run for run in runs)
     assert_same_as_clean(site, tmp_path)

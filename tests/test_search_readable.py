@@ -1,0 +1,130 @@
+"""What Pagefind reads of a page (search.readable), held against the real Pagefind.
+
+An edit makes a search shard again only where what Pagefind reads of one of its pages
+changed. That is safe only if readable() keeps everything the index is made from. So here
+every element it cuts out of the example site's pages is rewritten (other words, one more
+element, with an id), and the real Pagefind must make the very same bundle of both sites; a change
+where readable() does look must change both.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dossier import search
+
+from .conftest import EXAMPLE, run, tree_digest
+
+TEXT = re.compile(rb"(?<=>)([^<]*[^<\s][^<]*)(?=<)")  # a run of text between two tags
+
+
+def rewritten(page: bytes) -> bytes:
+    """The page with the text of every element readable() cuts out replaced, and an element added to each."""
+    parts, done = [], 0
+    for start, end in search.unread(page):
+        element = TEXT.sub(lambda m: b"zebra quokka " + m.group(1)[::-1], page[start:end])
+        close = element.rindex(b"</")
+        parts += [page[done:start], element[:close], b'<b id="tapir">tapir words</b>', element[close:]]
+        done = end
+    return b"".join(parts + [page[done:]])
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> Path:
+    """The example site's pages, built once."""
+    root = tmp_path_factory.mktemp("readable")
+    shutil.copytree(EXAMPLE, root / "content")
+    done = run("build", "--root", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root / "site"
+
+
+def bundle(site: Path, where: Path) -> dict[str, str]:
+    search.run_pagefind(site, where)
+    return tree_digest(where)
+
+
+def copy_pages(site: Path, into: Path, change=lambda rel, page: page) -> None:
+    for path in sorted(site.rglob("*.html")):
+        rel = path.relative_to(site).as_posix()
+        if not rel.startswith(f"{search.BUNDLE}/"):
+            (into / rel).parent.mkdir(parents=True, exist_ok=True)
+            (into / rel).write_bytes(change(rel, path.read_bytes()))
+
+
+def test_what_readable_cuts_out_never_reaches_the_index(pages, tmp_path):
+    copy_pages(pages, tmp_path / "a")
+    copy_pages(pages, tmp_path / "b", lambda rel, page: rewritten(page))
+    cut = {rel: len(list(search.unread(page.read_bytes())))
+           for rel, page in ((p.relative_to(tmp_path / "a").as_posix(), p) for p in (tmp_path / "a").rglob("*.html"))}
+    # the theme's actor, card and explainer pages all have parts Pagefind does not read
+    assert all(cut[rel] for rel in cut if rel.startswith(("actors/", "cards/", "explainers/")) and rel.count("/") == 2)
+    differ = [rel for rel in cut if (tmp_path / "a" / rel).read_bytes() != (tmp_path / "b" / rel).read_bytes()]
+    assert len(differ) >= 30
+    assert all(search.readable((tmp_path / "a" / rel).read_bytes()) == search.readable((tmp_path / "b" / rel).read_bytes())
+               for rel in differ)
+    assert bundle(tmp_path / "a", tmp_path / "bundle-a") == bundle(tmp_path / "b", tmp_path / "bundle-b")
+
+
+def text_added_to_a_profile(data: bytes) -> bytes:
+    end = data.index(b"</p>", data.index(b'id="profile-title"'))
+    return data[:end] + b" zebra quokka" + data[end:]
+
+
+def an_image_added_where_readable_would_cut(data: bytes) -> bytes:
+    """An image after the title, in an element Pagefind does not index: its first image, all the same."""
+    start, end = list(search.unread(data))[-1]
+    close = data.rindex(b"</", start, end)
+    return data[:close] + b'<img src="/media/added.png" alt="added">' + data[close:]
+
+
+@pytest.mark.parametrize("page, change", [("actors/vladimir-putin/index.html", text_added_to_a_profile),
+                                          ("explainers/putin-visits-pyongyang/index.html", an_image_added_where_readable_would_cut)])
+def test_a_change_pagefind_reads_changes_readable_and_the_index(pages, tmp_path, page, change):
+    """The check above can fail: these changes reach the index, and readable() shows them."""
+    copy_pages(pages, tmp_path / "a")
+    copy_pages(pages, tmp_path / "b", lambda rel, data: change(data) if rel == page else data)
+    before, after = ((tmp_path / side / page).read_bytes() for side in "ab")
+    assert search.readable(before) != search.readable(after)
+    assert bundle(tmp_path / "a", tmp_path / "bundle-a") != bundle(tmp_path / "b", tmp_path / "bundle-b")
+
+
+@pytest.mark.parametrize("html, cut", [
+    # a section of links and a heading with an id: cut out
+    (b'<main><p>Kept</p><section data-pagefind-ignore><h2 id="t">Mentions</h2><ul><li>a</li></ul></section></main>',
+     b'<main><p>Kept</p><!--ignored--></main>'),
+    (b'<p class="kicker" data-pagefind-ignore><span>Card</span> <time>2024</time></p>after', b'<!--ignored-->after'),
+    (b'<title>T</title><div data-pagefind-ignore><svg><title>drawn</title><circle r="1"/></svg></div>',
+     b'<title>T</title><!--ignored-->'),
+    (b'<div data-pagefind-ignore><div data-pagefind-ignore>in</div>out</div>after', b'<!--ignored-->after'),
+    (b'<div data-pagefind-ignore="all"><b id="x">in</b><i id="y" data-pagefind-ignore>no</i></div>',
+     b'<!--ignored-->'),
+    (b'<div data-x="a>b" data-pagefind-ignore>in</div>', b'<!--ignored-->'),
+    # what Pagefind takes from an ignored element, or an end that cannot be told for sure: kept
+    (b'<div data-pagefind-ignore><img src="a.png"></div>', None),
+    (b'<div data-pagefind-ignore><h1>Title</h1></div>', None),
+    (b'<div data-pagefind-ignore><span data-pagefind-meta="date">2024</span></div>', None),
+    (b'<div data-pagefind-ignore data-pagefind-filter="kind:actor">x</div>', None),
+    (b'<div data-pagefind-ignore><svg><title>first title</title></svg></div><title>T</title>', None),
+    (b'<div data-pagefind-ignore><div data-pagefind-ignore="all">x</div></div>', b'<!--ignored-->'),
+    (b'<div data-pagefind-ignore><h1>Title</h1><div data-pagefind-ignore>in</div></div>',  # the inner one only
+     b'<div data-pagefind-ignore><h1>Title</h1><!--ignored--></div>'),
+    (b'<div data-pagefind-ignore><!-- </div> --></div>', None),
+    (b'<div data-pagefind-ignore><p>left open</div>', None),
+    (b'<div data-pagefind-ignore><div/>x</div>', None),
+    (b'<p data-pagefind-ignore><div>a block ends the p</div></p>', None),
+    (b'<li data-pagefind-ignore>its end may be implied</li>', None),
+    (b'<h2 data-pagefind-ignore>a <h3>heading</h3> closes it</h2>', None),
+    (b'<ul><li>a<div data-pagefind-ignore><li>closes the outer item</li></div></ul>', None),
+    (b'<p>x<span data-pagefind-ignore><div>closes the outer paragraph</div></span></p>', None),
+    (b'<a href="/">x<span data-pagefind-ignore><a href="/b">closes the outer link</a></span></a>', None),
+    (b'<p>x</p><div data-pagefind-ignore><ul><li><a href="/">a</a></li></ul></div>', b'<p>x</p><!--ignored-->'),
+    (b'<div data-pagefind-ignore>never closed', None),
+    (b'<div title="data-pagefind-ignore">only a value</div>', None),
+])
+def test_readable_cuts_out_only_what_it_can_tell(html, cut):
+    assert search.readable(html) == (html if cut is None else cut)
