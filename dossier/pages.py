@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
+
 from . import graph, reuse
 from .index import Index
 from .markup import Rendered, Target
@@ -143,7 +145,7 @@ def _card_page(card: Card, content: Content, index: Index, bodies: dict[tuple[st
         "claim": bodies[("card", card.slug)].html,
         "embedded_in": [content.explainers[s] for s in index.embedded_in.get(card.slug, [])],
         "actors": [content.actors[a] for a in index.card_actors[card.slug]],
-        "jsonld": _jsonld_card(card, index.card_actors[card.slug], urls),
+        "jsonld": _jsonld_card(card, bodies[("card", card.slug)].html, index.card_actors[card.slug], urls),
     }, urls.path("card", card.slug))
 
 
@@ -229,9 +231,10 @@ def _actors_by_kind(content: Content) -> list[tuple[str, list[Actor]]]:
     return groups
 
 
-def _jsonld_card(card: Card, actors: list[str], urls: Urls) -> dict[str, Any]:
+def _jsonld_card(card: Card, claim: str, actors: list[str], urls: Urls) -> dict[str, Any]:
+    """`claim` is the claim as rendered: its text is what a reader sees, not its Markdown."""
     data: dict[str, Any] = {"@context": "https://schema.org", "@type": "Claim", "name": card.title,
-                            "text": card.claim.text, "url": urls.absolute(urls.path("card", card.slug))}
+                            "text": Markup(claim).striptags(), "url": urls.absolute(urls.path("card", card.slug))}
     if card.date:
         data["dateCreated"] = card.date.iso
     if actors:

@@ -9,8 +9,9 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
+import yaml
 
-from .conftest import EXAMPLE, run, tree_digest
+from .conftest import EXAMPLE, REPO, run, tree_digest
 
 BASE_PATH = "/explainers/"  # the example's base_url is https://example.org/explainers/
 
@@ -181,6 +182,18 @@ def test_head_metadata_and_json_ld(built: Path):
         assert page.meta["og:title"] and page.meta["description"]
     home = Page((built / "index.html").read_text())
     assert home.meta["canonical"] == "https://example.org/explainers/"
+
+
+def test_a_cards_description_reads_as_text(built: Path):
+    """A claim is Markdown with [[references]]: its page's description and its JSON-LD give the
+    words a reader sees, never the markup."""
+    text = yaml.safe_load((REPO / "content" / "cards" / "iran-drones.yml").read_text())["claim"]
+    assert "[[russia]]" in text
+    page = Page((built / "cards/iran-drones/index.html").read_text())
+    claim = json.loads(page.jsonld[0])["text"]
+    for shown in (page.meta["description"], page.meta["og:description"], claim):
+        assert "[[" not in shown and "<" not in shown
+        assert shown.startswith("Russia has been seeking closer ties with Iran")
 
 
 def test_feed_sitemap_robots(built: Path):
