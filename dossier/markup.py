@@ -450,12 +450,12 @@ class FactsProcessor(Treeprocessor):
             plain = _plain(raw, self.md)
             parts.append(plain)
             length += len(plain)
-        text = "".join(parts)
-        sentences = Sentences(text)
+        sentences = None  # found only for a block that mentions an actor: most name none
         links = []
         for offset, actor, where, plain_text in found:
             if self.renderer.targets[actor].kind != "actor":
                 continue
+            sentences = sentences or Sentences("".join(parts))
             sentence = sentences.around(offset)
             if (actor, sentence) not in self.seen:
                 self.seen.add((actor, sentence))
@@ -509,7 +509,7 @@ def _plain(raw: str, md: markdown.Markdown) -> str:
             stashed = str(md.htmlStash.rawHtmlBlocks[int(m.group(2))])
             return htmllib.unescape(re.sub(r"<[^>]*>", "", stashed))
         return chr(int(m.group(2)))
-    return PLACEHOLDER.sub(restore, raw)
+    return PLACEHOLDER.sub(restore, raw) if "\x02" in raw else raw
 
 
 def _text(el: etree.Element, md: markdown.Markdown) -> str:
