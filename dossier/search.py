@@ -103,8 +103,9 @@ def unread(page: bytes) -> Iterator[tuple[int, int]]:
         at = page.find(b"data-pagefind-ignore", max(at + 1, done))
 
 
-# A start or end tag, its attributes' quoted values read whole ("a>b" stays in).
-_TAG = re.compile(rb"""<(/?)([a-zA-Z][^\s/>]*)((?:[^>"']+|"[^"]*"|'[^']*')*)>""")
+# A start or end tag, its attributes' quoted values read whole ("a>b" stays in); one way to
+# match each character, so a tag left open costs one pass, not a backtracking storm.
+_TAG = re.compile(rb"""<(/?)([a-zA-Z][^\s/>]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
 _ATTRIBUTE = re.compile(rb"""([^\s"'>/=]+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
 _VOID = {b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"source", b"track",
          b"wbr"}

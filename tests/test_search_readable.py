@@ -3,8 +3,8 @@
 An edit makes a search shard again only where what Pagefind reads of one of its pages
 changed. That is safe only if readable() keeps everything the index is made from. So here
 every element it cuts out of the example site's pages is rewritten (other words, one more
-element, with an id), and the real Pagefind must make the very same bundle of both sites; a change
-where readable() does look must change both.
+element, with an id), and the real Pagefind must make the very same bundle of both sites;
+a change where readable() does look must change both.
 """
 
 from __future__ import annotations
@@ -82,8 +82,10 @@ def an_image_added_where_readable_would_cut(data: bytes) -> bytes:
     return data[:close] + b'<img src="/media/added.png" alt="added">' + data[close:]
 
 
-@pytest.mark.parametrize("page, change", [("actors/vladimir-putin/index.html", text_added_to_a_profile),
-                                          ("explainers/putin-visits-pyongyang/index.html", an_image_added_where_readable_would_cut)])
+@pytest.mark.parametrize("page, change", [
+    ("actors/vladimir-putin/index.html", text_added_to_a_profile),
+    ("explainers/putin-visits-pyongyang/index.html", an_image_added_where_readable_would_cut),
+])
 def test_a_change_pagefind_reads_changes_readable_and_the_index(pages, tmp_path, page, change):
     """The check above can fail: these changes reach the index, and readable() shows them."""
     copy_pages(pages, tmp_path / "a")
