@@ -49,7 +49,7 @@ sys.path.insert(0, str(BENCH))
 import corpus  # noqa: E402
 
 PEERS = ["hugo", "pelican", "mkdocs"]
-SCENARIOS = ["cold", "no-change", "edit-card", "edit-explainer", "edit-alias"]
+SCENARIOS = ["cold", "no-change", "edit-card", "edit-explainer", "edit-alias", "publish-explainer"]
 GENERATOR_ORDER = ["ours", "hugo", "pelican", "mkdocs", "floor-1proc", "floor-2proc"]
 PEER_VENV = BENCH / ".venv"
 REQUIREMENTS = BENCH / "requirements.txt"
@@ -350,6 +350,21 @@ class Bench:
             finally:
                 path.write_bytes(original)
             self.run(f"edit-{kind}", "ours", rep, cmd)  # undoing it is the same kind of edit
+        if "publish-explainer" in self.scenarios:
+            self.publish(root, rep, cmd)
+
+    def publish(self, root: Path, rep: int, cmd: list[str]) -> None:
+        """A new explainer (the edited one's text under another name and title), then withdrawn."""
+        source = root / self.manifest["edits"]["explainer"]["path"]
+        added = source.with_name("zz-published-today.md")
+        text = source.read_text(encoding="utf-8")
+        added.write_text(re.sub(r"^title: .*$", 'title: "Published today"', text, count=1, flags=re.M),
+                         encoding="utf-8")
+        try:
+            self.run("publish-explainer", "ours", rep, cmd)
+        finally:
+            added.unlink()
+        self.run("publish-explainer", "ours", rep, cmd)  # withdrawing it changes the same pages back
 
     # ---- peers
 

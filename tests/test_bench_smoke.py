@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / "bench" / "run.py"
-OUR_SCENARIOS = ["cold", "no-change", "edit-card", "edit-explainer", "edit-alias"]
+OUR_SCENARIOS = ["cold", "no-change", "edit-card", "edit-explainer", "edit-alias", "publish-explainer"]
 
 
 def table_rows(stdout: str) -> list[dict[str, str]]:
