@@ -140,12 +140,13 @@ def item_page(kind: str, item: Explainer | Actor | Card, content: Content, index
 
 def _card_page(card: Card, content: Content, index: Index, bodies: dict[tuple[str, str], Rendered],
                urls: Urls) -> Page:
+    claim = bodies[("card", card.slug)].html
     return Page(f"cards/{card.slug}/index.html", "card.html", {
         "card": card,
-        "claim": bodies[("card", card.slug)].html,
+        "claim": claim,
         "embedded_in": [content.explainers[s] for s in index.embedded_in.get(card.slug, [])],
         "actors": [content.actors[a] for a in index.card_actors[card.slug]],
-        "jsonld": _jsonld_card(card, bodies[("card", card.slug)].html, index.card_actors[card.slug], urls),
+        "jsonld": _jsonld_card(card, claim, index.card_actors[card.slug], urls),
     }, urls.path("card", card.slug))
 
 
