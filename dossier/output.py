@@ -197,11 +197,13 @@ class Writer:
 
     def previous(self, rel: str) -> bytes | None:
         """The bytes OUT has at rel, if they are still those the previous build recorded."""
+        if rel not in self.records:
+            return None
         try:
             data = (self.out / rel).read_bytes()
         except OSError:
             return None
-        return data if rel in self.records and checksum(data) == self.records[rel][0] else None
+        return data if checksum(data) == self.records[rel][0] else None
 
     def next(self, rel: str) -> bytes:
         """The bytes the next site has at rel, put or kept."""

@@ -339,11 +339,10 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     behind them: with Options.search off, the last index is kept (if there is one) and made later.
     """
     from . import search
-    from .deps import digest
 
     html = [p.output for p in pages if p.output.endswith(".html")]
     shards = search.shards([rel for rel in html if records[rel].marked] or html)
-    made_from = {folder: digest([(rel, writer.new[rel][0]) for rel in shard]) for folder, shard in shards.items()}
+    made_from = {folder: _pages_digest(writer.new, shard) for folder, shard in shards.items()}
     last: dict[str, bytes] = cache.core.search or {}
     before: dict[str, list[str]] = {}
     for rel in cache.core.outputs:
@@ -376,11 +375,10 @@ def _read_alike(writer: output.Writer, shard: list[str], made: bytes | None) -> 
     """Whether Pagefind would make the same bundle of the shard's next pages as it made of the
     previous site's (whose checksum is `made`): the same pages, changed only where Pagefind does
     not read (search.readable). Then a card added to an actor's list of cards indexes nothing again."""
-    from .deps import digest
     from .search import readable
 
     old = writer.records
-    if made is None or any(rel not in old for rel in shard) or digest([(rel, old[rel][0]) for rel in shard]) != made:
+    if made is None or any(rel not in old for rel in shard) or _pages_digest(old, shard) != made:
         return False  # other pages, or the index is older than the previous site (serve's saves)
     for rel in shard:
         if writer.new[rel][0] != old[rel][0]:
@@ -388,6 +386,13 @@ def _read_alike(writer: output.Writer, shard: list[str], made: bytes | None) -> 
             if before is None or readable(before) != readable(writer.next(rel)):
                 return False
     return True
+
+
+def _pages_digest(files: dict[str, output.Record], shard: list[str]) -> bytes:
+    """What a shard's bundle is made from: its pages and their checksums, in files (a site's records)."""
+    from .deps import digest
+
+    return digest([(rel, files[rel][0]) for rel in shard])
 
 
 def check_outputs(pages: list[Page], static: dict[str, bytes | Path], problems: Problems) -> None:
