@@ -473,7 +473,7 @@ def test_a_burst_of_saves_is_one_build_of_the_last_state(served):
 def test_a_save_during_a_slow_build_gets_a_build_after_it_and_requests_go_on(served, tmp_path):
     root = make_site(tmp_path / "slow")
     paragraph = "North Korea is sending shells to Russia, and this sentence makes the build slow. " * 8
-    slow = explainer_text("Slow A") + "\n" + "\n\n".join([paragraph] * 600) + "\n"
+    slow = explainer_text("Slow A") + "\n" + "\n\n".join([paragraph] * 3000) + "\n"
     (root / EXPLAINER).write_text(slow, encoding="utf-8")
     server = served(root)
     seconds = float(re.search(r" in ([\d.]+) s", server.output).group(1))
