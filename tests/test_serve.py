@@ -470,10 +470,16 @@ def test_a_burst_of_saves_is_one_build_of_the_last_state(served):
     assert server.builds() <= (2 if burst < 0.025 else 3), f"burst took {burst:.3f} s\n{server.output}"
 
 
+def slow_explainer(title: str) -> str:
+    """An explainer whose body takes long enough to render that a test can save again meanwhile:
+    about 0.5 s on an idle development machine (which made 1,500 paragraphs too quick there)."""
+    paragraph = "North Korea is sending shells to Russia, and this sentence makes the build slow. " * 8
+    return explainer_text(title) + "\n" + "\n\n".join([paragraph] * 3000) + "\n"
+
+
 def test_a_save_during_a_slow_build_gets_a_build_after_it_and_requests_go_on(served, tmp_path):
     root = make_site(tmp_path / "slow")
-    paragraph = "North Korea is sending shells to Russia, and this sentence makes the build slow. " * 8
-    slow = explainer_text("Slow A") + "\n" + "\n\n".join([paragraph] * 3000) + "\n"
+    slow = slow_explainer("Slow A")
     (root / EXPLAINER).write_text(slow, encoding="utf-8")
     server = served(root)
     seconds = float(re.search(r" in ([\d.]+) s", server.output).group(1))
@@ -497,8 +503,7 @@ def test_a_save_stops_the_build_of_the_last_one_until_it_writes(served, tmp_path
     stopped before it writes, and one build of the second save follows. The first look at the
     second save is not kept waiting for the first save's build."""
     root = make_site(tmp_path / "slow")
-    paragraph = "North Korea is sending shells to Russia, and this sentence makes the build slow. " * 8
-    slow = explainer_text("Slow") + "\n" + "\n\n".join([paragraph] * 1500) + "\n"
+    slow = slow_explainer("Slow")
     (root / EXPLAINER).write_text(slow, encoding="utf-8")
     server = served(root)
     builds = server.builds()
