@@ -41,7 +41,11 @@ POLL = 0.1  # seconds between looks at a build's stop event while Pagefind runs
 # this leaves 20 times that, on a loaded machine too. A fixed 600 s failed a 20,000-explainer site.
 BUDGET_BASE, BUDGET_PER_PAGE = 600.0, 0.1
 # About this many pages a shard: a paragraph's edit then costs Pagefind ~4 s of CPU, not a
-# whole site's. At most MAX_SHARDS, since the search page loads each shard's index.
+# whole site's. At most MAX_SHARDS, since the search page loads each shard's index: each shard
+# adds about 0.2 s to a reader's first search on a phone's network (bench/search_latency.py:
+# 3.1 s with 1 shard, 3.7 s with 3, 4.9 s with 10, 6.5 s with 16, 9.5 s with 32). Smaller
+# shards would make edits cheaper (250 pages: a card's edit at 1,000 explainers in 2.9 s, not
+# 5.0 s) and every reader's first search slower, so the size stays.
 # DOSSIER_SEARCH_SHARD_PAGES sets another size (tests shard the small example site).
 SHARD_PAGES, MAX_SHARDS = 1000, 16
 SHARDS_FILE = f"{BUNDLE}/shards.json"  # the other shards' folders, for the search page to merge

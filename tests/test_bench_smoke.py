@@ -5,6 +5,7 @@ command line and prints a table with a row for each of our scenarios. No peer (H
 Pelican, MkDocs) is needed here.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -43,3 +44,27 @@ def test_benchmark_runs_at_tiny_size(tmp_path):
         assert 0 < float(row["peak PSS MB"]) <= float(row["peak MB"]) * 1.1, row
     assert {"floor-1proc", "floor-2proc"} <= {r["generator"] for r in rows}
     assert re.search(r"^- CPU: ", proc.stdout, re.M), "machine description missing"
+
+
+SEARCH_LATENCY = REPO / "bench" / "search_latency.py"
+
+
+def test_search_latency_times_a_first_search_on_a_built_corpus(tmp_path, chromium_path):
+    """bench/search_latency.py in Debian's chromium on a tiny corpus built in two shards: it
+    reports the shards, the index requests and what the search page found."""
+    corpus = subprocess.run([sys.executable, str(REPO / "bench" / "corpus.py"), "--explainers", "6", "--out",
+                             str(tmp_path / "c"), "--sites", "ours"], capture_output=True, text=True, timeout=120)
+    assert corpus.returncode == 0, corpus.stderr
+    site = tmp_path / "site"
+    built = subprocess.run([sys.executable, str(REPO / "build.py"), "--root", str(tmp_path / "c" / "ours"),
+                            "--out", str(site)], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "DOSSIER_SEARCH_SHARD_PAGES": "10"})
+    assert built.returncode == 0, built.stderr
+    proc = subprocess.run([sys.executable, str(SEARCH_LATENCY), str(site), "--terms", "grain", "--runs", "1"],
+                          capture_output=True, text=True, timeout=180, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line = re.fullmatch(r"(.+) \((\d+) shards\) 'grain': median ([\d.]+) s \(([\d.]+)\); (\d+) requests, (\d+) kB "
+                        r"of index; (.+)", proc.stdout.strip())
+    assert line, proc.stdout
+    assert line[1] == str(site) and int(line[2]) == 2 and float(line[3]) > 0 and int(line[5]) > 2
+    assert re.fullmatch(r"\d+\+? results? for “grain”.*", line[7]), line[7]
