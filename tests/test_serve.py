@@ -7,6 +7,7 @@ The browser side (reloads, live CSS, the overlay on screen) is in browser/test_s
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import http.client
 import json
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -24,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from dossier import search
+from dossier import pipeline, search
+from dossier.load import MAX_FILE_BYTES
 
 from .conftest import MINIMAL, REPO, write_site
 
@@ -470,11 +473,39 @@ def test_a_burst_of_saves_is_one_build_of_the_last_state(served):
     assert server.builds() <= (2 if burst < 0.025 else 3), f"burst took {burst:.3f} s\n{server.output}"
 
 
+# References and emphasis: five times the rendering per byte of plain prose, so that a file
+# under the loader's size limit is slow enough on a fast machine too
+SLOW_PARAGRAPH = "[[north-korea]] sent *shells* and **drones** to Russia, this sentence says. " * 10
+SLOW_SECONDS = 1.0  # how long the slow explainer's body takes to render, on whatever machine runs the tests
+
+
 def slow_explainer(title: str) -> str:
-    """An explainer whose body takes long enough to render that a test can save again meanwhile:
-    about 0.5 s on an idle development machine (which made 1,500 paragraphs too quick there)."""
-    paragraph = "North Korea is sending shells to Russia, and this sentence makes the build slow. " * 8
-    return explainer_text(title) + "\n" + "\n\n".join([paragraph] * 3000) + "\n"
+    """An explainer whose body takes long enough to render that a test can save again meanwhile."""
+    return with_paragraphs(title, slow_paragraphs())
+
+
+def with_paragraphs(title: str, count: int) -> str:
+    return explainer_text(title) + "\n" + "\n\n".join([SLOW_PARAGRAPH] * count) + "\n"
+
+
+@functools.cache
+def slow_paragraphs() -> int:
+    """How many paragraphs take SLOW_SECONDS to render here and now, as many as fit in a content
+    file: measured, since a fixed number was too quick on a fast machine (plain prose, 600
+    paragraphs and then 1,500, rendered in under the 0.5 s the tests need). Two `check` builds
+    of the fixture site, without the paragraphs and with 300 of them, give the time a paragraph
+    takes; a first build before them warms up what only a process's first build does (imports,
+    the layouts compiled)."""
+    calibration = 300
+    took = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for n, count in enumerate((0, 0, calibration)):  # the first is the warm-up: its time is replaced
+            root = make_site(Path(scratch) / str(n))
+            (root / EXPLAINER).write_text(with_paragraphs("Calibration", count), encoding="utf-8")
+            took[count] = pipeline.build(pipeline.Options(root=root, out=root / "site", write=False)).seconds
+    per_paragraph = max(took[calibration] - took[0], 1e-4) / calibration
+    fits = (MAX_FILE_BYTES - len(with_paragraphs("Slow A", 0).encode())) // len(f"{SLOW_PARAGRAPH}\n\n".encode())
+    return max(calibration, min(fits, round(SLOW_SECONDS / per_paragraph)))
 
 
 def test_a_save_during_a_slow_build_gets_a_build_after_it_and_requests_go_on(served, tmp_path):
