@@ -44,7 +44,8 @@ if TYPE_CHECKING:  # the no-change path imports none of the rendering machinery
     from .deps import Fields, Reads
     from .model import Content
 
-FORMAT = 2  # bump when what is stored changes (2: items and versions keyed by checksums of bytes, not text)
+FORMAT = 3  # bump when what is stored changes (2: items and versions keyed by checksums of bytes, not text;
+# 3: bodies with a token, and the plan recorded)
 SHARDS = 32
 RACY_NS = 2_000_000_000  # a file changed this close to its hashing is hashed again next time
 CODE = Path(__file__).resolve().parent
@@ -156,7 +157,8 @@ class BuildCache:
         self.bodies = Store(self.folder, "bodies")
         self.pages = Store(self.folder, "pages")
         self.fields = Store(self.folder, "fields")
-        self.index = Store(self.folder, "index")  # "last": what of the last index the next may reuse
+        self.index = Store(self.folder, "index")  # "last": what of the last index the next may reuse;
+        # "plan": (assets digest, reuse.Record) of what the last build planned
         self.hashes: dict[str, bytes] = {}  # this build's checksum of each content file read
         self.scanned: dict[str, bytes] = {}  # the scan's checksum of each regular content file, not a link
         self._used_items: set[bytes] = set()
@@ -328,7 +330,8 @@ class BuildCache:
     def _stores(self) -> tuple[Store, ...]:
         return (self.items, self.bodies, self.pages, self.fields, self.index)
 
-    def prepare(self, bodies_used: set[bytes], pages: dict[str, PageRecord], fields: dict, index: Any) -> None:
+    def prepare(self, bodies_used: set[bytes], pages: dict[str, PageRecord], fields: dict, index: Any,
+                plan: Any = None) -> None:
         """Take in this build's records and write what changed beside the last build's files, for
         save() to move into place: a build does this while Pagefind runs. A failure to write is
         save()'s to report: the site does not depend on it."""
@@ -337,6 +340,8 @@ class BuildCache:
         self.pages.replace(pages)
         self.fields.replace(fields)
         self.index.replace({"last": index})
+        if plan is not None:
+            self.index.put("plan", plan)  # it differs after nearly every edit: written, not compared
         try:
             for store in self._stores():
                 store.write_aside(self._waiting, self.fresh)

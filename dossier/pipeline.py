@@ -7,9 +7,10 @@ Builds are incremental (cache.py keeps the record in ROOT/.cache): a build whose
 inputs all match the last one's does nothing; otherwise files are read, bodies
 rendered and pages rendered again only where what they were made from changed
 (deps.py says what that is), and only changed files are written (output.py).
-The index is always made whole: it is what pages depend on. The plan is made whole
-too, except in a process that built the site before (serve): there each page none
-of whose inputs changed is the page planned then (reuse.py). The bookkeeping for the
+The index is always made whole: it is what pages depend on. The plan is not: each page
+none of whose inputs changed is the page planned last time, in a process that built the
+site before (serve), or else a stand-in from the plan the cache recorded, planned only if
+it must be rendered (reuse.py). The bookkeeping for the
 next build (the cache's record, a fresh site's mirror) is done while Pagefind runs,
 when it runs, so that a clean build does not leave a core idle for it.
 """
@@ -131,24 +132,26 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     _go_on(options)
     index = build_index(content, bodies.rendered, cache.index.get("last"))
     last = None if cache.fresh or cache.planned is None else cache.planned
-    planned = plan(content, index, bodies.rendered, theme.urls, last.plan if last else None)
+    bodies.assets = assets_digest(theme.published)
+    planned = plan(content, index, bodies.rendered, theme.urls, last.plan if last else None,
+                   None if options.replan else bodies.recorded)
     pages = list(planned.outputs.values())
     static = theme.static(options.root, content)
     check_outputs(pages, static, problems)
     _stop_on_errors(problems)
     _go_on(options)
-    shapes = bodies.shapes(pages, theme.published, last)
+    shapes = bodies.shapes(pages, last, planned)
     _go_on(options)
     if not options.write:  # `check`: render every stale page for its errors; nothing is written
-        for _ in bodies.render_pages(pages, shapes, _always, problems):
+        for _ in bodies.render_pages(pages, shapes, _always, problems, planned):
             pass
         _stop_on_errors(problems)
         return Result(pages=len(pages), rendered=bodies.pages_rendered, unchanged=len(pages) - bodies.pages_rendered,
                       warnings=problems.warnings, base_path=content.site.base_path)
     writer = output.Writer(options.out, cache.core.outputs, cache.mirror, cache.core.mirror, cache.core.folders)
     try:
-        records = write_pages(writer, pages, shapes, bodies.render_pages(pages, shapes, writer.can_keep, problems),
-                              cache)
+        records = write_pages(writer, pages, shapes,
+                              bodies.render_pages(pages, shapes, writer.can_keep, problems, planned), cache)
         _stop_on_errors(problems)
         for rel, data in static.items():
             writer.put(rel, data, cache.checksum_of(data) if isinstance(data, Path) else None)
@@ -157,7 +160,8 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         record = functools.cache(lambda: cache.prepare(bodies.markdown.used, records, bodies.fields_table(records),
                                                        Index(explainer_actors=index.explainer_actors,
                                                              explainers_by_date=index.explainers_by_date,
-                                                             related=index.related)))
+                                                             related=index.related),
+                                                       bodies.record(planned)))
         writer.mirror_ahead()
         searched, behind = index_search(writer, pages, records, options, cache, meanwhile=record)
         outputs = writer.commit()
@@ -179,7 +183,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                 folders=writer.folders)
     try:
         record()
-        cache.save(core, Planned(bodies.assets, planned))
+        cache.save(core, None if planned.unplanned else Planned(bodies.assets, planned))  # stand-ins: not here
     except OSError as exc:  # the site is in place; only the next build's head start is lost
         result.warnings.append(Problem(Mark(".cache"), f"the site is built, but the build cache could not be "
                                        f"saved ({exc.strerror or exc}); the next build starts afresh", "warning"))
@@ -266,24 +270,49 @@ class BodyStep:
         self.rendered = self.markdown.render_all(problems)
         _stop_on_errors(problems)
 
-    def shapes(self, pages: list[Page], published: dict[str, str], last: Planned | None) -> list[bytes | None]:
+    def recorded(self, inputs: Any) -> tuple[Any, Any] | None:
+        """The last build's plan as the cache recorded it (reuse.Record), if its pages' shapes
+        were taken with these assets, and these inputs as its tokens."""
+        from . import reuse
+
+        kept = None if self.cache.fresh else self.cache.index.get("plan")
+        if not kept or kept[0] != self.assets:
+            return None
+        return kept[1], reuse.tokens(inputs, self._item_token, self.markdown.tokens, self.markdown.said)
+
+    def record(self, planned: Any) -> tuple[bytes | None, Any]:
+        """What the cache keeps of this build's plan (see recorded)."""
+        from . import reuse
+
+        return self.assets, reuse.record(planned, reuse.tokens(planned.inputs, self._item_token, self.markdown.tokens,
+                                                                 self.markdown.said))
+
+    def _item_token(self, item: Any) -> bytes:
+        """The checksum of the bytes the item was read from (cache.Memo keeps one object for them)."""
+        return self.cache.hashes.get(item.path) or os.urandom(16)
+
+    def shapes(self, pages: list[Page], last: Planned | None, planned: Any) -> list[bytes | None]:
         """Each page's plan digest, with the assets' published names: a stylesheet saved after
         the build's scan (which would have made it render every page) renders every page too."""
         from . import render_pages
-        from .deps import digest
 
-        self.assets = digest(sorted((name, as_) for name, as_ in published.items() if as_ != name))  # fingerprinted
         before = last.plan.outputs if last is not None and last.assets == self.assets else None
-        shapes = render_pages.shapes(pages, self.assets, before, self.cache.pages)
+        shapes = render_pages.shapes(pages, self.assets, before, self.cache.pages, planned.unplanned)
         for page, shape in zip(pages, shapes):
             self.fields.add(page, shape or b"")
         return shapes
 
-    def render_pages(self, pages: list[Page], shapes: list, intact, problems: Problems):
-        """(page number, bytes, reads) of every page whose record does not hold any more."""
+    def render_pages(self, pages: list[Page], shapes: list, intact, problems: Problems, planned: Any):
+        """(page number, bytes, reads) of every page whose record does not hold any more; a
+        stand-in among them is planned first (reuse.Record)."""
         from . import render_pages
 
         todo = render_pages.stale(pages, shapes, self.cache.pages, self.fields, intact)
+        for n in todo:
+            make = planned.unplanned.pop(pages[n].output, None)
+            if make is not None:
+                pages[n] = make()
+                shapes[n] = render_pages.shapes([pages[n]], self.assets)[0]
         self.pages_rendered = len(todo)
         return render_pages.PageRenderer(self.env, self.recorder, self.root).render(pages, todo, problems)
 
@@ -292,6 +321,13 @@ class BodyStep:
         kept = self.cache.pages.get
         new = [r.reads for rel, r in records.items() if r is not kept(rel)]
         return self.fields.table(new + self.markdown.new_reads)
+
+
+def assets_digest(published: dict[str, str]) -> bytes | None:
+    """Of the assets' published names (fingerprinted), which every page may link to: part of each page's shape."""
+    from .deps import digest
+
+    return digest(sorted((name, as_) for name, as_ in published.items() if as_ != name))
 
 
 def _always(rel: str, digest: bytes) -> bool:

@@ -10,12 +10,13 @@ kept, so their problems are reported again by every build.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import render, render_pool
 from .cache import Store, key
-from .deps import Fields, Reads, Recorder
+from .deps import Fields, Reads, Recorder, digest
 from .markup import REF, MarkdownRenderer, Rendered
 from .model import Body, Content
 from .output import checksum
@@ -32,6 +33,8 @@ class BodyEntry:
     targets: dict[str, tuple | None]  # every slug it references or names -> its link-table entry (url, label, kind)
     embeds: dict[str, bytes]  # card slug -> digest of the claim HTML it embedded
     reads: Reads  # what the card partial read of the embedded cards
+    token: bytes = b""  # made anew whenever the body is rendered: the version of `rendered` (reuse.Record)
+    said: dict[str, bytes | None] | None = None  # actor -> digest of its mentions and positions here (reuse.tokens)
 
 
 class BodyRenderer:
@@ -48,6 +51,8 @@ class BodyRenderer:
         self.renamed = sorted(n for n in old_names.keys() | table.keys() if old_names.get(n) != table.get(n))
         self.markdown = MarkdownRenderer(self.targets, table, self._embed)
         self.bodies: dict[tuple[str, str], Rendered] = {}
+        self.tokens: dict[tuple[str, str], bytes] = {}  # each body's BodyEntry.token
+        self.said: dict[tuple[str, str], dict] = {}  # each body's BodyEntry.said
         self.used: set[bytes] = set()
         self.rendered = 0
         self.new_reads: list[Reads] = []  # of the bodies rendered (deps.Fields.table)
@@ -70,6 +75,7 @@ class BodyRenderer:
             entry = self.store.get(entry_key)
             if entry is not None and self._valid(entry, body.text):
                 self.bodies[(kind, slug)] = entry.rendered
+                self.tokens[(kind, slug)], self.said[(kind, slug)] = entry.token, entry.said
                 self.used.add(entry_key)
             else:
                 todo.append((kind, slug, body, entry_key))
@@ -78,6 +84,7 @@ class BodyRenderer:
         for (kind, slug, body, entry_key), (entry, found) in zip(todo, results):
             problems.extend(found)
             self.bodies[(kind, slug)] = entry.rendered
+            self.tokens[(kind, slug)], self.said[(kind, slug)] = entry.token, entry.said
             if not found:
                 self.store.put(entry_key, entry)
                 self.used.add(entry_key)
@@ -115,7 +122,8 @@ class BodyRenderer:
                 reads = self.recorder.stop()
                 self._task = None
             used = {m.group(1).strip() for m in REF.finditer(body.text)} | {m.actor for m in rendered.mentions}
-            entry = BodyEntry(rendered, {s: self._entries.get(s) for s in sorted(used)}, embeds, reads)
+            entry = BodyEntry(rendered, {s: self._entries.get(s) for s in sorted(used)}, embeds, reads, os.urandom(16),
+                              _said(rendered))
             results.append((entry, found.items))
         return results
 
@@ -125,6 +133,16 @@ class BodyRenderer:
         embeds[slug] = checksum(claim.encode())
         return render.render_partial(self.env, "partials/card.html", problems, self.root,
                                      card=self.content.cards[slug], claim=claim, heading_level=3)
+
+
+def _said(rendered: Rendered) -> dict[str, bytes | None]:
+    """What a body says of each actor it names, as a digest of those mentions and positions."""
+    said: dict[str, tuple[list, list]] = {}
+    for mention in rendered.mentions:
+        said.setdefault(mention.actor, ([], []))[0].append(mention)
+    for position in rendered.positions:
+        said.setdefault(position.actor, ([], []))[1].append(position)
+    return {actor: digest(both) or os.urandom(16) for actor, both in said.items()}  # never None: None is "unsaid"
 
 
 def _entry_key(body: Body, kind: str) -> bytes:

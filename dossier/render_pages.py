@@ -19,7 +19,7 @@ from .problems import Problem, Problems
 
 
 def shapes(pages: list[Page], assets: bytes | None = b"", before: dict[str, Page] | None = None,
-           records: Store | None = None) -> list[bytes | None]:
+           records: Store | None = None, kept: dict[str, object] | None = None) -> list[bytes | None]:
     """The digest of each page's plan: everything it shows but what its layouts read from models.
 
     `assets` stands for the published asset names, which every page may link to. A page equal
@@ -27,7 +27,8 @@ def shapes(pages: list[Page], assets: bytes | None = b"", before: dict[str, Page
     that build's page records) has the shape recorded for it: comparing two plans that hold
     mostly the very same objects (reuse.py) costs far less than digesting one. Equal plans
     digest alike: a digest is of values, and plans are made by one function of the content, so
-    their dicts are in one order.
+    their dicts are in one order. So has a stand-in for a page the last build planned (`kept`,
+    by output: reuse.Record), which was planned with the same asset names too.
 
     Digested in this process, not by forked workers: a digest is cheap, but a worker reading
     every page's plan copies most of the build's memory (written reference counts). An edit at
@@ -35,10 +36,11 @@ def shapes(pages: list[Page], assets: bytes | None = b"", before: dict[str, Page
     6.3 s (11.8 s of CPU time) with two workers, 6.1 s without.
     """
     found: list[bytes | None] = [None] * len(pages)
-    if before and records is not None:
+    if (before or kept) and records is not None:
+        before, kept = before or {}, kept or {}
         for n, page in enumerate(pages):
             old = before.get(page.output)
-            if old is page or old == page:
+            if page.output in kept or old is page or old == page:
                 record = records.get(page.output)
                 found[n] = record.shape if record is not None else None
     return [digest((p.output, p.template, p.url, p.in_sitemap, p.context, assets)) if shape is None else shape

@@ -1,4 +1,4 @@
-"""Pages planned again only where what they are planned from changed (in a long-running process).
+"""Pages planned again only where what they are planned from changed.
 
 While pages.plan() makes a page, every key it reads is noted: a content item or a Markdown
 body by slug, an index entry, a node of the actor network, a card's place on the timeline.
@@ -11,10 +11,19 @@ very object: it holds the same objects, or equal values, that planning it again 
 
 Iterating over a table, or reading anything the views do not know, notes the table's ANY
 key, which changes whenever any of its keys does: correct, only less of a saving.
+
+A build in a new process (`python build.py` after an edit) has no plan in memory. The build
+cache keeps what the last one planned as a `Record`: the keys each page read, and the inputs
+with items, bodies and what bodies say of actors as tokens of their versions (`tokens`), so
+that two records compare by value. A page none of whose keys changed since is a stand-in
+(its output, layout and URL, no context) whose shape is the one recorded; it is planned only
+if it must be rendered again. At 5,000 explainers this takes a card's edit from 10.2 s to
+8.4 s (plan 1.7 s to 0.6 s, shapes 1.5 s to 0.05 s; the record is 13 MB).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -133,12 +142,15 @@ class Inputs:
                       NetworkView(self.net, tracker), View("when", self.when, tracker))
 
 
-def changed(old: Inputs, new: Inputs) -> set[tuple]:
+def changed(old: Inputs, new: Inputs, by_identity: bool = True) -> set[tuple]:
     """Every key whose value differs between two builds' inputs, and (name, ANY) for each table,
-    and (whole, ANY) for each of content, index and network, that any of them is in."""
+    and (whole, ANY) for each of content, index and network, that any of them is in.
+
+    Items and bodies are compared by identity, or, `by_identity` off, by value: that of their
+    tokens, when both inputs are `tokens()` of a build's."""
     found: set[tuple] = set()
-    _compare_attributes(found, "content", old.content, new.content)
-    _compare(found, "body", old.bodies, new.bodies, identical=True)
+    _compare_attributes(found, "content", old.content, new.content, by_identity)
+    _compare(found, "body", old.bodies, new.bodies, identical=by_identity)
     _compare_attributes(found, "index", old.index, new.index)
     _compare(found, "when", old.when, new.when)
     for node in old.net.nodes.keys() | new.net.nodes.keys():
@@ -152,14 +164,14 @@ def changed(old: Inputs, new: Inputs) -> set[tuple]:
     return found
 
 
-def _compare_attributes(found: set, whole: str, old: Any, new: Any) -> None:
-    """Content or index: items by identity, everything else by value."""
+def _compare_attributes(found: set, whole: str, old: Any, new: Any, by_identity: bool = True) -> None:
+    """Content or index: items by identity (unless by_identity is off), everything else by value."""
     before = len(found)
     for attribute, value in vars(new).items():
         was = getattr(old, attribute, _MISSING)
         name = ITEMS.get(attribute, f"{whole}.{attribute}") if whole == "content" else f"{whole}.{attribute}"
         if isinstance(value, dict) and isinstance(was, dict):
-            _compare(found, name, was, value, identical=attribute in ITEMS and whole == "content")
+            _compare(found, name, was, value, identical=by_identity and attribute in ITEMS and whole == "content")
         elif was != value:
             found.add((name, ANY))
     if len(found) > before:
@@ -207,18 +219,83 @@ class Plan:
     inputs: Inputs | None = None
     pages: dict[tuple, tuple[Any, frozenset]] = field(default_factory=dict)  # key -> (page, keys it read)
     outputs: dict[str, Any] = field(default_factory=dict)  # every page of the build by output path, in order
-    reused: int = 0  # pages taken from the last plan
+    reused: int = 0  # pages taken from the last plan, or from its record
+    # output -> what plans it, for each page that is only its record's stand-in (Record, Planner.page)
+    unplanned: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+
+class Tokens:
+    """Content as a record holds it: each item as a token of its version (cache.Memo: the same
+    file read by the same code), and the rest by value. Stands in for model.Content in `changed`."""
+
+    def __init__(self, content: Any, items: Callable[[Any], bytes]):
+        for name, value in vars(content).items():
+            setattr(self, name, {slug: items(item) for slug, item in value.items()} if name in ITEMS else value)
+
+
+def tokens(inputs: Inputs, items: Callable[[Any], bytes], bodies: dict, said: dict) -> Inputs:
+    """The inputs with each item as items(item) and each body as its token in `bodies`.
+
+    An actor's mentions and positions in the index, lists of what the bodies say (most of the
+    index), are, in order, the digests of what each body they come from says of the actor
+    (`said`: body key -> actor -> digest): the same while those are. At 5,000 explainers a
+    record with the lists themselves was 66 MB; with these, 13 MB."""
+    c, index = inputs.content, inputs.index
+    by_slug = {slug: of for (_, slug), of in said.items()}  # slugs are unique across kinds
+
+    def digest_of(of: dict | None, actor: str) -> bytes | None:
+        return of.get(actor) if of else None
+
+    index = dataclasses.replace(
+        index,
+        mentions={actor: tuple((kind, slug, digest_of(said.get((kind, slug)), actor)) for kind, slug in
+                               dict.fromkeys((b.kind, b.slug) for b in backlinks))
+                  for actor, backlinks in index.mentions.items()},
+        positions={actor: tuple((slug, digest_of(by_slug.get(slug), actor)) for slug in
+                                dict.fromkeys(slug for slug, _ in found))
+                   for actor, found in index.positions.items()})
+    net = type(inputs.net)(inputs.net.nodes, inputs.net.edges)  # without its lookups made on the way
+    return Inputs(Tokens(c, items), {k: bodies[k] for k in inputs.bodies}, index, net, inputs.when)
+
+
+@dataclass
+class Record:
+    """What a build planned, kept by the build cache for a build in another process (`python
+    build.py` after an edit): the inputs as `tokens()`, and each page's keys with its stand-in,
+    a Page with its output, layout and URL but no context. A page none of whose keys changed
+    is that stand-in, planned only if it must be rendered again; its shape is the one its
+    page record holds."""
+
+    inputs: Inputs
+    pages: dict[tuple, tuple[frozenset, Any]]  # key -> (keys it read, its stand-in)
+
+
+def record(plan: Plan, tokened: Inputs) -> Record:
+    def stand_in(page: Any) -> Any:
+        return dataclasses.replace(page, context={}) if page.context else page
+
+    return Record(tokened, {key: (keys, stand_in(page)) for key, (page, keys) in plan.pages.items()})
 
 
 class Planner:
-    """Plans each page, or hands back the last build's page when none of its keys changed."""
+    """Plans each page, or hands back the last build's page when none of its keys changed.
 
-    def __init__(self, inputs: Inputs, last: Plan | None):
+    `last` is the last build's plan, in this process; else `recorded` (a Record, with these
+    inputs as `tokens()`) lends stand-ins."""
+
+    def __init__(self, inputs: Inputs, last: Plan | None, recorded: tuple[Record, Inputs] | None = None):
         self.tracker = Tracker()
         self.views = inputs.views(self.tracker)
         self.plan = Plan(inputs)
         self._last = last if last is not None and last.inputs is not None else Plan()
-        self._changed = changed(last.inputs, inputs) if self._last.inputs is not None else set()
+        self._record: Record | None = None
+        if self._last.inputs is not None:
+            self._changed = changed(last.inputs, inputs)
+        elif recorded is not None:
+            self._record, tokened = recorded
+            self._changed = changed(self._record.inputs, tokened, by_identity=False)
+        else:
+            self._changed = set()
 
     def page(self, key: tuple, make: Callable[[], Any]) -> Any:
         """The page known as `key`, made by `make` (which reads its inputs through self.views)."""
@@ -227,10 +304,21 @@ class Planner:
             self.plan.pages[key] = before
             self.plan.reused += 1
             return before[0]
+        kept = self._record.pages.get(key) if self._record is not None else None
+        if kept is not None and kept[0].isdisjoint(self._changed):
+            stand_in = kept[1]
+            self.plan.pages[key] = (stand_in, kept[0])
+            self.plan.unplanned[stand_in.output] = lambda: self._make(key, make)
+            self.plan.reused += 1
+            return stand_in
+        return self._make(key, make)
+
+    def _make(self, key: tuple, make: Callable[[], Any]) -> Any:
         self.tracker.reads = set()
         try:
             page = make()
         finally:
             reads, self.tracker.reads = self.tracker.reads, None
         self.plan.pages[key] = (page, frozenset(reads))
+        self.plan.outputs[page.output] = page  # if planned after the plan was made (Plan.unplanned)
         return page
