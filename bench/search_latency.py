@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+from serve_latency import ARGS, CHROMIUM  # the same browser, started the same way
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 MOBILE = {"offline": False, "latency": 150, "downloadThroughput": 1.6e6 / 8, "uploadThroughput": 750e3 / 8}
 FOUND = "() => /result/.test(document.getElementById('search-status').textContent)"
 

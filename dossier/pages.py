@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from markupsafe import Markup
 
@@ -71,19 +71,25 @@ def names(content: Content) -> dict[str, str]:
     return table
 
 
-def plan(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered], urls: Urls,
-         last: reuse.Plan | None = None, recorded: Callable[[reuse.Inputs], Any] | None = None) -> reuse.Plan:
+def plan_inputs(content: Content, index: Index, bodies: dict[tuple[str, str], Rendered], urls: Urls) -> reuse.Inputs:
+    """What pages are planned from: the model, the bodies, the index, the actor network and
+    each dated card's place on the timeline."""
+    net = actor_network(content, index, bodies, urls)
+    when = {slug: n for n, slug in enumerate(index.timeline)}
+    return reuse.Inputs(content, bodies, index, net, when)
+
+
+def plan(inputs: reuse.Inputs, urls: Urls, last: reuse.Plan | None = None,
+         recorded: tuple[reuse.Record, reuse.Inputs] | None = None) -> reuse.Plan:
     """All pages, in a fixed order (`Plan.outputs`), each with what it was planned from.
 
     `last`, the plan of the last build in this process, lends every page none of whose
-    inputs changed since (reuse.py). Else `recorded(inputs)`, if it gives the last build's
-    reuse.Record with these inputs as its tokens, lends a stand-in for each such page. Each page
-    reads its inputs through the planner's views.
+    inputs changed since (reuse.py). Else `recorded`, the last build's reuse.Record with these
+    inputs as its tokens, lends a stand-in for each such page. Each page reads its inputs
+    through the planner's views.
     """
-    net = actor_network(content, index, bodies, urls)
-    when = {slug: n for n, slug in enumerate(index.timeline)}  # each dated card's place on the timeline
-    inputs = reuse.Inputs(content, bodies, index, net, when)
-    planner = reuse.Planner(inputs, last, recorded(inputs) if last is None and recorded is not None else None)
+    content, index = inputs.content, inputs.index
+    planner = reuse.Planner(inputs, last, recorded)
     c, ix, b = planner.views.content, planner.views.index, planner.views.bodies
     page = planner.page
     pages = [page(("home",), lambda: Page("index.html", "home.html", {

@@ -122,7 +122,8 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     """Every step; each reuses what the last build recorded wherever its inputs are unchanged."""
     # The steps' modules, imported here: a build that finds nothing changed needs none of them.
     from .index import Index, build_index
-    from .pages import plan
+    from .pages import plan, plan_inputs
+    from .reuse import record as record_of
 
     problems = Problems()
     content = read_content(options, cache, problems)
@@ -133,8 +134,10 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     index = build_index(content, bodies.rendered, cache.index.get("last"))
     last = None if cache.fresh or cache.planned is None else cache.planned
     bodies.assets = assets_digest(theme.published)
-    planned = plan(content, index, bodies.rendered, theme.urls, last.plan if last else None,
-                   None if options.replan else bodies.recorded)
+    plan_from = plan_inputs(content, index, bodies.rendered, theme.urls)
+    tokened = bodies.tokens(plan_from)
+    planned = plan(plan_from, theme.urls, last.plan if last else None,
+                   None if options.replan else bodies.recorded(tokened))
     pages = list(planned.outputs.values())
     static = theme.static(options.root, content)
     check_outputs(pages, static, problems)
@@ -161,7 +164,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                                                        Index(explainer_actors=index.explainer_actors,
                                                              explainers_by_date=index.explainers_by_date,
                                                              related=index.related),
-                                                       bodies.record(planned)))
+                                                       (bodies.assets, record_of(planned, tokened))))
         writer.mirror_ahead()
         searched, behind = index_search(writer, pages, records, options, cache, meanwhile=record)
         outputs = writer.commit()
@@ -270,22 +273,17 @@ class BodyStep:
         self.rendered = self.markdown.render_all(problems)
         _stop_on_errors(problems)
 
-    def recorded(self, inputs: Any) -> tuple[Any, Any] | None:
-        """The last build's plan as the cache recorded it (reuse.Record), if its pages' shapes
-        were taken with these assets, and these inputs as its tokens."""
+    def tokens(self, inputs: Any) -> Any:
+        """The inputs of the plan as a reuse.Record holds them (reuse.tokens)."""
         from . import reuse
 
+        return reuse.tokens(inputs, self._item_token, self.markdown.tokens, self.markdown.said)
+
+    def recorded(self, tokened: Any) -> tuple[Any, Any] | None:
+        """The last build's plan as the cache recorded it (a reuse.Record, kept with the assets'
+        digest: its pages' shapes hold those names), and this build's inputs as its tokens."""
         kept = None if self.cache.fresh else self.cache.index.get("plan")
-        if not kept or kept[0] != self.assets:
-            return None
-        return kept[1], reuse.tokens(inputs, self._item_token, self.markdown.tokens, self.markdown.said)
-
-    def record(self, planned: Any) -> tuple[bytes | None, Any]:
-        """What the cache keeps of this build's plan (see recorded)."""
-        from . import reuse
-
-        return self.assets, reuse.record(planned, reuse.tokens(planned.inputs, self._item_token, self.markdown.tokens,
-                                                                 self.markdown.said))
+        return (kept[1], tokened) if kept and kept[0] == self.assets else None
 
     def _item_token(self, item: Any) -> bytes:
         """The checksum of the bytes the item was read from (cache.Memo keeps one object for them)."""

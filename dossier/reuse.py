@@ -239,21 +239,25 @@ def tokens(inputs: Inputs, items: Callable[[Any], bytes], bodies: dict, said: di
     An actor's mentions and positions in the index, lists of what the bodies say (most of the
     index), are, in order, the digests of what each body they come from says of the actor
     (`said`: body key -> actor -> digest): the same while those are. At 5,000 explainers a
-    record with the lists themselves was 66 MB; with these, 13 MB."""
+    record with the lists themselves was 66 MB; with these, 13 MB.
+
+    Taken before the pages are planned: the index's tables are copied, since planning adds
+    the keys it misses to those that are defaultdicts."""
     c, index = inputs.content, inputs.index
     by_slug = {slug: of for (_, slug), of in said.items()}  # slugs are unique across kinds
 
     def digest_of(of: dict | None, actor: str) -> bytes | None:
         return of.get(actor) if of else None
 
-    index = dataclasses.replace(
-        index,
-        mentions={actor: tuple((kind, slug, digest_of(said.get((kind, slug)), actor)) for kind, slug in
-                               dict.fromkeys((b.kind, b.slug) for b in backlinks))
-                  for actor, backlinks in index.mentions.items()},
-        positions={actor: tuple((slug, digest_of(by_slug.get(slug), actor)) for slug in
-                                dict.fromkeys(slug for slug, _ in found))
-                   for actor, found in index.positions.items()})
+    tables = {f.name: getattr(index, f.name) for f in dataclasses.fields(index)}
+    tables = {name: dict(table) if isinstance(table, dict) else table for name, table in tables.items()}
+    tables["mentions"] = {actor: tuple((kind, slug, digest_of(said.get((kind, slug)), actor)) for kind, slug in
+                                       dict.fromkeys((b.kind, b.slug) for b in backlinks))
+                          for actor, backlinks in index.mentions.items()}
+    tables["positions"] = {actor: tuple((slug, digest_of(by_slug.get(slug), actor)) for slug in
+                                        dict.fromkeys(slug for slug, _ in found))
+                           for actor, found in index.positions.items()}
+    index = type(index)(**tables)
     net = type(inputs.net)(inputs.net.nodes, inputs.net.edges)  # without its lookups made on the way
     return Inputs(Tokens(c, items), {k: bodies[k] for k in inputs.bodies}, index, net, inputs.when)
 
