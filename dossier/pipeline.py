@@ -277,7 +277,9 @@ class BodyStep:
         """The inputs of the plan as a reuse.Record holds them (reuse.tokens)."""
         from . import reuse
 
-        return reuse.tokens(inputs, self._item_token, self.markdown.tokens, self.markdown.said)
+        entries = self.markdown.entries
+        return reuse.tokens(inputs, self._item_token, {k: e.token for k, e in entries.items()},
+                            {k: e.said for k, e in entries.items()})
 
     def recorded(self, tokened: Any) -> tuple[Any, Any] | None:
         """The last build's plan as the cache recorded it (a reuse.Record, kept with the assets'

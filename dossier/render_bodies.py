@@ -51,8 +51,7 @@ class BodyRenderer:
         self.renamed = sorted(n for n in old_names.keys() | table.keys() if old_names.get(n) != table.get(n))
         self.markdown = MarkdownRenderer(self.targets, table, self._embed)
         self.bodies: dict[tuple[str, str], Rendered] = {}
-        self.tokens: dict[tuple[str, str], bytes] = {}  # each body's BodyEntry.token
-        self.said: dict[tuple[str, str], dict] = {}  # each body's BodyEntry.said
+        self.entries: dict[tuple[str, str], BodyEntry] = {}  # each body's, recalled or made
         self.used: set[bytes] = set()
         self.rendered = 0
         self.new_reads: list[Reads] = []  # of the bodies rendered (deps.Fields.table)
@@ -75,7 +74,7 @@ class BodyRenderer:
             entry = self.store.get(entry_key)
             if entry is not None and self._valid(entry, body.text):
                 self.bodies[(kind, slug)] = entry.rendered
-                self.tokens[(kind, slug)], self.said[(kind, slug)] = entry.token, entry.said
+                self.entries[(kind, slug)] = entry
                 self.used.add(entry_key)
             else:
                 todo.append((kind, slug, body, entry_key))
@@ -84,7 +83,7 @@ class BodyRenderer:
         for (kind, slug, body, entry_key), (entry, found) in zip(todo, results):
             problems.extend(found)
             self.bodies[(kind, slug)] = entry.rendered
-            self.tokens[(kind, slug)], self.said[(kind, slug)] = entry.token, entry.said
+            self.entries[(kind, slug)] = entry
             if not found:
                 self.store.put(entry_key, entry)
                 self.used.add(entry_key)

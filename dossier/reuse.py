@@ -271,14 +271,14 @@ class Record:
     page record holds."""
 
     inputs: Inputs
-    pages: dict[tuple, tuple[frozenset, Any]]  # key -> (keys it read, its stand-in)
+    pages: dict[tuple, tuple[Any, frozenset]]  # key -> (its stand-in, keys it read), as in Plan.pages
 
 
 def record(plan: Plan, tokened: Inputs) -> Record:
     def stand_in(page: Any) -> Any:
         return dataclasses.replace(page, context={}) if page.context else page
 
-    return Record(tokened, {key: (keys, stand_in(page)) for key, (page, keys) in plan.pages.items()})
+    return Record(tokened, {key: (stand_in(page), keys) for key, (page, keys) in plan.pages.items()})
 
 
 class Planner:
@@ -291,31 +291,26 @@ class Planner:
         self.tracker = Tracker()
         self.views = inputs.views(self.tracker)
         self.plan = Plan(inputs)
-        self._last = last if last is not None and last.inputs is not None else Plan()
-        self._record: Record | None = None
-        if self._last.inputs is not None:
-            self._changed = changed(last.inputs, inputs)
+        self._earlier: dict[tuple, tuple[Any, frozenset]] = {}  # key -> (page or stand-in, keys it read)
+        self._stand_ins = False
+        self._changed: set[tuple] = set()
+        if last is not None and last.inputs is not None:
+            self._earlier, self._changed = last.pages, changed(last.inputs, inputs)
         elif recorded is not None:
-            self._record, tokened = recorded
-            self._changed = changed(self._record.inputs, tokened, by_identity=False)
-        else:
-            self._changed = set()
+            kept, tokened = recorded
+            self._earlier, self._changed = kept.pages, changed(kept.inputs, tokened, by_identity=False)
+            self._stand_ins = True
 
     def page(self, key: tuple, make: Callable[[], Any]) -> Any:
         """The page known as `key`, made by `make` (which reads its inputs through self.views)."""
-        before = self._last.pages.get(key)
-        if before is not None and before[1].isdisjoint(self._changed):
-            self.plan.pages[key] = before
-            self.plan.reused += 1
-            return before[0]
-        kept = self._record.pages.get(key) if self._record is not None else None
-        if kept is not None and kept[0].isdisjoint(self._changed):
-            stand_in = kept[1]
-            self.plan.pages[key] = (stand_in, kept[0])
-            self.plan.unplanned[stand_in.output] = lambda: self._make(key, make)
-            self.plan.reused += 1
-            return stand_in
-        return self._make(key, make)
+        before = self._earlier.get(key)
+        if before is None or not before[1].isdisjoint(self._changed):
+            return self._make(key, make)
+        self.plan.pages[key] = before
+        self.plan.reused += 1
+        if self._stand_ins:
+            self.plan.unplanned[before[0].output] = lambda: self._make(key, make)
+        return before[0]
 
     def _make(self, key: tuple, make: Callable[[], Any]) -> Any:
         self.tracker.reads = set()
