@@ -390,13 +390,17 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
             if writer.can_keep(rel):
                 writer.keep(rel)
         return last, made_from != last
-    wanted = {}
-    for folder, shard in shards.items():
-        if folder in keepable and (last.get(folder) == made_from[folder] or _read_alike(writer, shard, last.get(folder))):
-            for rel in before[folder]:
-                writer.keep(rel)
-        else:
-            wanted[folder] = shard
+    changed: dict[str, list[str] | None] = {  # by shard: its pages Pagefind may read otherwise (None: it does)
+        folder: (None if folder not in keepable else [] if last.get(folder) == made_from[folder]
+                 else _read_changes(writer, shard, last.get(folder))) for folder, shard in shards.items()}
+    doubtful = [rel for pages in changed.values() for rel in pages or ()]
+    if doubtful and not search.same_index(options.out, {rel: writer.previous(rel) for rel in doubtful},
+                                          {rel: writer.next(rel) for rel in doubtful}, options.stop):
+        changed = {folder: None if pages else pages for folder, pages in changed.items()}
+    wanted = {folder: shard for folder, shard in shards.items() if changed[folder] is None}
+    for folder in shards.keys() - wanted.keys():
+        for rel in before[folder]:
+            writer.keep(rel)
     if wanted:
         bundles = search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1,
                                       stop=options.stop, meanwhile=meanwhile)
@@ -407,21 +411,33 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     return made_from, False
 
 
-def _read_alike(writer: output.Writer, shard: list[str], made: bytes | None) -> bool:
-    """Whether Pagefind would make the same bundle of the shard's next pages as it made of the
-    previous site's (whose checksum is `made`): the same pages, changed only where Pagefind does
-    not read (search.readable). Then a card added to an actor's list of cards indexes nothing again."""
-    from .search import readable
+def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None) -> list[str] | None:
+    """The shard's pages that changed where Pagefind may read them (search.readable), if it
+    can still be told whether Pagefind would make the same bundle of its next pages as it made
+    of the previous site's (whose checksum is `made`); None if it would not, or cannot be told.
+
+    It would not when the shard holds other pages, when the index is older than the previous
+    site (serve's saves), or when a page's words changed (search.words). So a card added to an
+    actor's list of cards (where Pagefind does not read) changes nothing, and an explainer
+    that lost a link with the alias it was made from is a page for search.same_index to tell.
+    """
+    from .search import readable, words
 
     old = writer.records
     if made is None or any(rel not in old for rel in shard) or _pages_digest(old, shard) != made:
-        return False  # other pages, or the index is older than the previous site (serve's saves)
+        return None
+    changes = []
     for rel in shard:
         if writer.new[rel][0] != old[rel][0]:
             before = writer.previous(rel)
-            if before is None or readable(before) != readable(writer.next(rel)):
-                return False
-    return True
+            if before is None:
+                return None
+            was, now = readable(before), readable(writer.next(rel))
+            if was != now:
+                if words(was) != words(now):
+                    return None
+                changes.append(rel)
+    return changes
 
 
 def _pages_digest(files: dict[str, output.Record], shard: list[str]) -> bytes:

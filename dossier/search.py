@@ -8,8 +8,10 @@ swapped in with the rest of the site: a site and its index never disagree.
 
 A big site's index is made in shards of about SHARD_PAGES pages, each page in the shard
 its path hashes to (`shards`): Pagefind cannot replace one page in an index (Pagefind
-issue #71), so an edit makes again only the shards of the pages it changed, and two
-Pagefinds run at once, each on less memory. The first shard is the bundle the search page
+issue #71), so an edit makes again only the shards of the pages it changed where Pagefind
+reads them, and two Pagefinds run at once, each on less memory. A page whose words stayed
+(a link that came or went, its head's structured data) is given to Pagefind as it was and as
+it is (`same_index`): a few pages' index, not a shard's, tells whether its shard stays. The first shard is the bundle the search page
 loads (OUT/pagefind/); the others (OUT/pagefind/part-N/) hold only their index, which the
 page merges in (Pagefind's mergeIndex) from the list in OUT/pagefind/shards.json.
 
@@ -184,6 +186,50 @@ class _Open:
         return n > 0 and starts[n - 1]
 
 
+# Tags, scripts and styles: what words() leaves out.
+_NOT_WORDS = re.compile(rb"<(script|style)[\s>].*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
+
+
+def words(page: bytes) -> bytes:
+    """The page's text without its tags, scripts and styles: roughly what it reads as.
+
+    A guess, not a proof: two pages with other words are taken to index differently, and
+    those with the same words may or may not (a paragraph made a heading weighs more), which
+    only Pagefind can tell (same_index). The build asks it only about pages whose words stayed.
+    """
+    return _NOT_WORDS.sub(b"", page)
+
+
+def same_index(out: Path, before: dict[str, bytes], after: dict[str, bytes],
+               stop: threading.Event | None = None) -> bool:
+    """Whether Pagefind makes the very same bundle of these pages as they were and as they are
+    (both by their paths under OUT). Pagefind reads each page on its own, so then each of them
+    gives any shard that holds it just what it gave before. Two small Pagefinds, side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _scratch(out) as scratch:
+        def bundle(name: str, pages: dict[str, bytes]) -> dict[str, bytes]:
+            site, where = Path(scratch) / f"site-{name}", Path(scratch) / f"bundle-{name}"
+            for rel, data in pages.items():
+                (site / rel).parent.mkdir(parents=True, exist_ok=True)
+                (site / rel).write_bytes(data)
+            run_pagefind(site, where, stop, BUDGET_BASE + BUDGET_PER_PAGE * len(pages))
+            return {path.relative_to(where).as_posix(): path.read_bytes() for path in where.rglob("*") if path.is_file()}
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            made = list(pool.map(bundle, ["before", "after"], [before, after]))
+    return made[0] == made[1]
+
+
+def _scratch(out: Path) -> tempfile.TemporaryDirectory:
+    """A scratch folder for Pagefind beside OUT, gone afterwards. Named like the writer's
+    temporary folders (".OUT.building-...-PID"), so that the next build clears it if this
+    one is killed."""
+    out = out.resolve()
+    return tempfile.TemporaryDirectory(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}",
+                                       dir=out.parent)
+
+
 def shards(pages: list[str]) -> dict[str, list[str]]:
     """The pages of each shard, by the folder under OUT its bundle goes to, in shard order.
 
@@ -224,19 +270,15 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
     `site` is the next site as assembled. With `whole`, the one shard is every page of it,
     and Pagefind reads the folder itself; else each shard's pages are linked into a scratch
     folder of their own. Pagefinds run side by side, one per core; the first to fail stops
-    the others. This thread does `meanwhile` as they run. The scratch folder sits beside OUT
-    and is gone afterwards; named like the writer's temporary folders
-    (".OUT.building-...-PID"), so that the next build clears it if this one is killed.
+    the others. This thread does `meanwhile` as they run, in a scratch folder (`_scratch`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from .render_pool import workers
 
-    out = out.resolve()
     failed = threading.Event()
     halt = _Either(stop, failed)
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}",
-                                     dir=out.parent) as scratch:
+    with _scratch(out) as scratch:
         def one(n: int, folder: str) -> dict[str, bytes]:
             pages = wanted[folder]
             source = site if whole else _linked(site, pages, Path(scratch) / f"site-{n}")

@@ -130,3 +130,70 @@ def test_a_change_pagefind_reads_changes_readable_and_the_index(pages, tmp_path,
 ])
 def test_readable_cuts_out_only_what_it_can_tell(html, cut):
     assert search.readable(html) == (html if cut is None else cut)
+
+
+LINK = re.compile(rb'<a href="[^"]*"( class="[^"]*")?>([^<]*)</a>')
+
+
+def links_undone(data: bytes) -> bytes:
+    """The page with every plain link's text left in place of the link: the same words."""
+    return LINK.sub(rb"\2", data)
+
+
+def a_paragraph_made_a_heading(data: bytes) -> bytes:
+    """The same words, but Pagefind weighs a heading's more."""
+    start = data.index(b"<p>", data.index(b"data-pagefind-body"))
+    end = data.index(b"</p>", start)
+    return data[:start] + b"<h3>" + data[start + 3:end] + b"</h3>" + data[end + 4:]
+
+
+@pytest.mark.parametrize("changed, change, same", [
+    (["explainers/putin-visits-pyongyang/index.html", "actors/vladimir-putin/index.html"], links_undone, True),
+    (["explainers/putin-visits-pyongyang/index.html"], a_paragraph_made_a_heading, False),
+    (["actors/vladimir-putin/index.html"], text_added_to_a_profile, False),
+])
+def test_pagefind_tells_whether_pages_whose_words_stayed_index_alike(pages, tmp_path, changed, change, same):
+    """words() only picks the pages worth asking about; same_index asks Pagefind itself."""
+    rels = ["explainers/putin-visits-pyongyang/index.html", "actors/vladimir-putin/index.html"]
+    before = {rel: (pages / rel).read_bytes() for rel in rels}
+    after = {rel: change(data) if rel in changed else data for rel, data in before.items()}
+    assert all(before[rel] != after[rel] for rel in changed)
+    words_stayed = all(search.words(before[rel]) == search.words(after[rel]) for rel in rels)
+    assert words_stayed is (change is not text_added_to_a_profile)
+    assert search.same_index(tmp_path / "site", before, after) is same
+    assert not list(tmp_path.iterdir())  # the scratch folder is gone
+
+
+def test_an_alias_edit_indexes_again_only_the_shards_whose_words_changed(tmp_path, monkeypatch):
+    """An actor's alias gone: the explainers that named it by that alias lose their links to
+    its page, not a word. Pagefind, asked about them as they were and are, indexes them alike,
+    so only the shards of the pages whose words changed (the actor's own) are made again."""
+    from dossier import pipeline
+
+    from .test_incremental import assert_same_as_clean, edit
+
+    monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")  # the example's 32 marked pages in 4 shards
+    root = tmp_path / "root"
+    for folder in ("content", "layouts", "assets"):
+        shutil.copytree(EXAMPLE.parent / folder, root / folder)
+    options = pipeline.Options(root=root, out=root / "site")
+    pipeline.build(options)
+    runs, real_run = [], search.run_pagefind
+    monkeypatch.setattr(search, "run_pagefind", lambda site, *a, **k: (
+        runs.append({p.relative_to(site).as_posix() for p in site.rglob("*.html")}), real_run(site, *a, **k))[1])
+    before = {p.relative_to(root / "site").as_posix(): p.read_bytes() for p in (root / "site").rglob("*.html")}
+    shards = search.shards(sorted(rel for rel, data in before.items() if search.marked(data)))
+
+    edit(root / "content" / "actors" / "south-korea.md", "  - Seoul", "  - Republic of Korea")
+    pipeline.build(options)
+    after = {rel: (root / "site" / rel).read_bytes() for rel in before}
+    indexed = [rel for pages in shards.values() for rel in pages]
+    changed = {rel for rel in indexed if search.readable(before[rel]) != search.readable(after[rel])}
+    reworded = {rel for rel in changed if search.words(search.readable(before[rel])) != search.words(search.readable(after[rel]))}
+    linked = changed - reworded
+    assert "actors/south-korea/index.html" in reworded  # its aliases
+    assert "explainers/putin-visits-pyongyang/index.html" in linked  # "officials in Seoul", no longer a link
+    assert runs[:2] == [linked, linked]  # Pagefind asked about the pages whose links changed
+    assert sorted(map(sorted, runs[2:])) == sorted(sorted(pages) for pages in shards.values() if reworded & set(pages))
+    assert any(linked & set(pages) and not reworded & set(pages) for pages in shards.values())  # a shard kept
+    assert_same_as_clean(root, tmp_path)
