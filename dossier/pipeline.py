@@ -390,9 +390,12 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
             if writer.can_keep(rel):
                 writer.keep(rel)
         return last, made_from != last
-    changed: dict[str, list[str] | None] = {  # by shard: its pages Pagefind may read otherwise (None: it does)
-        folder: (None if folder not in keepable else [] if last.get(folder) == made_from[folder]
-                 else _read_changes(writer, shard, last.get(folder))) for folder, shard in shards.items()}
+    changed: dict[str, list[str] | None] = {}  # by shard: its pages Pagefind may read otherwise (None: it does)
+    ask = search.ASK_MOST
+    for folder, shard in shards.items():
+        pages = changed[folder] = (None if folder not in keepable else [] if last.get(folder) == made_from[folder]
+                                   else _read_changes(writer, shard, last.get(folder), ask))
+        ask -= len(pages or ())
     doubtful = [rel for pages in changed.values() for rel in pages or ()]
     if doubtful and not search.same_index(options.out, {rel: writer.previous(rel) for rel in doubtful},
                                           {rel: writer.next(rel) for rel in doubtful}, options.stop):
@@ -411,13 +414,15 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     return made_from, False
 
 
-def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None) -> list[str] | None:
+def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None, most: int) -> list[str] | None:
     """The shard's pages that changed where Pagefind may read them (search.readable), if it
     can still be told whether Pagefind would make the same bundle of its next pages as it made
     of the previous site's (whose checksum is `made`); None if it would not, or cannot be told.
 
     It would not when the shard holds other pages, when the index is older than the previous
-    site (serve's saves), or when a page's words changed (search.words). So a card added to an
+    site (serve's saves), or when a page's words changed (search.words). It is not told when
+    more than `most` pages changed so (a stylesheet's new name is in every page's head): the
+    shard is made again then, as asking Pagefind would cost more. So a card added to an
     actor's list of cards (where Pagefind does not read) changes nothing, and an explainer
     that lost a link with the alias it was made from is a page for search.same_index to tell.
     """
@@ -434,7 +439,7 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None) -
                 return None
             was, now = readable(before), readable(writer.next(rel))
             if was != now:
-                if words(was) != words(now):
+                if words(was) != words(now) or len(changes) == most:
                     return None
                 changes.append(rel)
     return changes

@@ -164,36 +164,72 @@ def test_pagefind_tells_whether_pages_whose_words_stayed_index_alike(pages, tmp_
     assert not list(tmp_path.iterdir())  # the scratch folder is gone
 
 
+class Edited:
+    """The example site (its 32 marked pages in 4 search shards), built, then edited and built
+    again with every Pagefind run of the second build noted: the pages it was given."""
+
+    def __init__(self, tmp_path: Path, monkeypatch, change) -> None:
+        from dossier import pipeline
+
+        monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")
+        self.root = root = tmp_path / "root"
+        for folder in ("content", "layouts", "assets"):
+            shutil.copytree(EXAMPLE.parent / folder, root / folder)
+        options = pipeline.Options(root=root, out=root / "site")
+        pipeline.build(options)
+        self.runs: list[set[str]] = []
+        real_run = search.run_pagefind
+        monkeypatch.setattr(search, "run_pagefind", lambda site, *a, **k: (
+            self.runs.append({p.relative_to(site).as_posix() for p in site.rglob("*.html")}), real_run(site, *a, **k))[1])
+        before = {p.relative_to(root / "site").as_posix(): p.read_bytes() for p in (root / "site").rglob("*.html")}
+        self.shards = [set(pages) for pages in search.shards(sorted(r for r, d in before.items() if search.marked(d))).values()]
+        assert len(self.shards) == 4
+        change(root)
+        pipeline.build(options)
+        after = {rel: (root / "site" / rel).read_bytes() for rel in before}
+        # the indexed pages that changed where Pagefind reads them, and those of them whose words changed
+        self.changed = {rel for pages in self.shards for rel in pages
+                        if search.readable(before[rel]) != search.readable(after[rel])}
+        self.reworded = {rel for rel in self.changed
+                         if search.words(search.readable(before[rel])) != search.words(search.readable(after[rel]))}
+
+    def shards_of(self, pages: set[str]) -> list[list[str]]:
+        return sorted(sorted(shard) for shard in self.shards if shard & pages)
+
+    def shards_made(self, asked: int) -> list[list[str]]:
+        return sorted(map(sorted, self.runs[asked:]))
+
+
 def test_an_alias_edit_indexes_again_only_the_shards_whose_words_changed(tmp_path, monkeypatch):
     """An actor's alias gone: the explainers that named it by that alias lose their links to
     its page, not a word. Pagefind, asked about them as they were and are, indexes them alike,
     so only the shards of the pages whose words changed (the actor's own) are made again."""
-    from dossier import pipeline
-
     from .test_incremental import assert_same_as_clean, edit
 
-    monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")  # the example's 32 marked pages in 4 shards
-    root = tmp_path / "root"
-    for folder in ("content", "layouts", "assets"):
-        shutil.copytree(EXAMPLE.parent / folder, root / folder)
-    options = pipeline.Options(root=root, out=root / "site")
-    pipeline.build(options)
-    runs, real_run = [], search.run_pagefind
-    monkeypatch.setattr(search, "run_pagefind", lambda site, *a, **k: (
-        runs.append({p.relative_to(site).as_posix() for p in site.rglob("*.html")}), real_run(site, *a, **k))[1])
-    before = {p.relative_to(root / "site").as_posix(): p.read_bytes() for p in (root / "site").rglob("*.html")}
-    shards = search.shards(sorted(rel for rel, data in before.items() if search.marked(data)))
-
-    edit(root / "content" / "actors" / "south-korea.md", "  - Seoul", "  - Republic of Korea")
-    pipeline.build(options)
-    after = {rel: (root / "site" / rel).read_bytes() for rel in before}
-    indexed = [rel for pages in shards.values() for rel in pages]
-    changed = {rel for rel in indexed if search.readable(before[rel]) != search.readable(after[rel])}
-    reworded = {rel for rel in changed if search.words(search.readable(before[rel])) != search.words(search.readable(after[rel]))}
-    linked = changed - reworded
-    assert "actors/south-korea/index.html" in reworded  # its aliases
+    site = Edited(tmp_path, monkeypatch, lambda root: edit(root / "content" / "actors" / "south-korea.md",
+                                                           "  - Seoul", "  - Republic of Korea"))
+    linked = site.changed - site.reworded
+    assert "actors/south-korea/index.html" in site.reworded  # its aliases
     assert "explainers/putin-visits-pyongyang/index.html" in linked  # "officials in Seoul", no longer a link
-    assert runs[:2] == [linked, linked]  # Pagefind asked about the pages whose links changed
-    assert sorted(map(sorted, runs[2:])) == sorted(sorted(pages) for pages in shards.values() if reworded & set(pages))
-    assert any(linked & set(pages) and not reworded & set(pages) for pages in shards.values())  # a shard kept
-    assert_same_as_clean(root, tmp_path)
+    assert site.runs[:2] == [linked, linked]  # Pagefind asked about the pages whose links changed
+    assert site.shards_made(2) == site.shards_of(site.reworded)
+    assert len(site.shards_of(linked | site.reworded)) > len(site.shards_of(site.reworded))  # a shard kept
+    assert_same_as_clean(site.root, tmp_path)
+
+
+@pytest.mark.parametrize("ask_most", [search.ASK_MOST, 1])
+def test_a_new_stylesheet_indexes_nothing_again_unless_too_many_pages_would_be_asked(tmp_path, monkeypatch, ask_most):
+    """A stylesheet edit gives it a new name, in the head of every page: no word changes.
+    Asking Pagefind about all 32 indexed pages keeps every shard; past ASK_MOST such pages,
+    asking would cost more than it saves, and the shards are simply made again."""
+    from .test_incremental import assert_same_as_clean
+
+    monkeypatch.setattr(search, "ASK_MOST", ask_most)
+    site = Edited(tmp_path, monkeypatch, lambda root: (root / "assets" / "style.css").write_text(
+        (root / "assets" / "style.css").read_text() + "\n.new-rule { color: inherit; }\n"))
+    assert len(site.changed) == 32 and not site.reworded
+    if ask_most >= 32:
+        assert site.runs == [site.changed, site.changed]  # asked, and no shard made again
+    else:
+        assert site.shards_made(0) == site.shards_of(site.changed)  # every shard made again, none asked
+    assert_same_as_clean(site.root, tmp_path)
