@@ -10,10 +10,11 @@ A big site's index is made in shards of about SHARD_PAGES pages, each page in th
 its path hashes to (`shards`): Pagefind cannot replace one page in an index (Pagefind
 issue #71), so an edit makes again only the shards of the pages it changed where Pagefind
 reads them, and two Pagefinds run at once, each on less memory. A page whose words stayed
-(a link that came or went, its head's structured data) is given to Pagefind as it was and as
-it is (`same_index`): a few pages' index, not a shard's, tells whether its shard stays. The first shard is the bundle the search page
-loads (OUT/pagefind/); the others (OUT/pagefind/part-N/) hold only their index, which the
-page merges in (Pagefind's mergeIndex) from the list in OUT/pagefind/shards.json.
+(a link that came or went, its head's structured data) is given to Pagefind as it was and
+as it is (`same_index`): a few pages' index, not a shard's, tells whether its shard stays.
+The first shard is the bundle the search page loads (OUT/pagefind/); the others
+(OUT/pagefind/part-N/) hold only their index, which the page merges in (Pagefind's
+mergeIndex) from the list in OUT/pagefind/shards.json.
 
 The binary comes from the PyPI package `pagefind_bin`, whose wheel ships it;
 nothing is downloaded at run time. PAGEFIND_BINARY_PATH points at another one.
@@ -217,8 +218,7 @@ def same_index(out: Path, before: dict[str, bytes], after: dict[str, bytes],
             for rel, data in pages.items():
                 (site / rel).parent.mkdir(parents=True, exist_ok=True)
                 (site / rel).write_bytes(data)
-            run_pagefind(site, where, stop, BUDGET_BASE + BUDGET_PER_PAGE * len(pages))
-            return {path.relative_to(where).as_posix(): path.read_bytes() for path in where.rglob("*") if path.is_file()}
+            return _bundle(site, where, len(pages), stop)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             made = list(pool.map(bundle, ["before", "after"], [before, after]))
@@ -292,20 +292,15 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
                 source = site if whole else _linked(site, pages, Path(scratch) / f"site-{n}")
             finally:
                 linked[n].set()
-            bundle = Path(scratch) / f"bundle-{n}"
             try:
-                run_pagefind(source, bundle, halt, BUDGET_BASE + BUDGET_PER_PAGE * len(pages))
+                files = _bundle(source, Path(scratch) / f"bundle-{n}", len(pages), halt)
             except BaseException:
                 failed.set()
                 raise
-            files = {path.relative_to(bundle).as_posix(): path for path in sorted(bundle.rglob("*")) if path.is_file()}
-            first = folder == f"{BUNDLE}/"
-            made = {folder + rel: path.read_bytes() for rel, path in files.items() if first or MERGED_FILES.fullmatch(rel)}
-            # removed now, beside the other Pagefinds: all at the end, it took 1 s at 5,000 explainers
-            shutil.rmtree(bundle, ignore_errors=True)
-            if not whole:
+            if not whole:  # now, beside the other Pagefinds: all at the end, it took 1 s at 5,000 explainers
                 shutil.rmtree(source, ignore_errors=True)
-            return made
+            first = folder == f"{BUNDLE}/"
+            return {folder + rel: data for rel, data in files.items() if first or MERGED_FILES.fullmatch(rel)}
 
         side_by_side = max(1, min(workers(), len(wanted)))
         with ThreadPoolExecutor(max_workers=side_by_side) as pool:
@@ -323,6 +318,16 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
     if problems:  # the first cause, not a shard stopped because of it
         raise next((p for p in problems if not isinstance(p, SearchStopped)), problems[0])
     return {rel: data for result in results for rel, data in result.items()}
+
+
+def _bundle(site: Path, bundle: Path, pages: int, stop: "threading.Event | _Either | None") -> dict[str, bytes]:
+    """Pagefind's bundle of the site's `pages` pages: its files by their paths in the bundle
+    folder, which is gone afterwards."""
+    run_pagefind(site, bundle, stop, BUDGET_BASE + BUDGET_PER_PAGE * pages)
+    files = {path.relative_to(bundle).as_posix(): path.read_bytes() for path in sorted(bundle.rglob("*"))
+             if path.is_file()}
+    shutil.rmtree(bundle, ignore_errors=True)
+    return files
 
 
 def _linked(site: Path, pages: list[str], folder: Path) -> Path:
