@@ -135,9 +135,10 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     last = None if cache.fresh or cache.planned is None else cache.planned
     bodies.assets = assets_digest(theme.published)
     plan_from = plan_inputs(content, index, bodies.rendered, theme.urls)
-    tokened = bodies.tokens(plan_from)
+    # taken once: before planning if a record is compared with them, else in Pagefind's shadow
+    tokened = functools.cache(lambda: bodies.tokens(plan_from))
     planned = plan(plan_from, theme.urls, last.plan if last else None,
-                   None if options.replan else bodies.recorded(tokened))
+                   None if options.replan or last else bodies.recorded(tokened))
     pages = list(planned.outputs.values())
     static = theme.static(options.root, content)
     check_outputs(pages, static, problems)
@@ -164,7 +165,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                                                        Index(explainer_actors=index.explainer_actors,
                                                              explainers_by_date=index.explainers_by_date,
                                                              related=index.related),
-                                                       (bodies.assets, record_of(planned, tokened))))
+                                                       (bodies.assets, record_of(planned, tokened()))))
         writer.mirror_ahead()
         searched, behind = index_search(writer, pages, records, options, cache, meanwhile=record)
         outputs = writer.commit()
@@ -281,11 +282,11 @@ class BodyStep:
         return reuse.tokens(inputs, self._item_token, {k: e.token for k, e in entries.items()},
                             {k: e.said for k, e in entries.items()})
 
-    def recorded(self, tokened: Any) -> tuple[Any, Any] | None:
+    def recorded(self, tokened: Callable[[], Any]) -> tuple[Any, Any] | None:
         """The last build's plan as the cache recorded it (a reuse.Record, kept with the assets'
         digest: its pages' shapes hold those names), and this build's inputs as its tokens."""
         kept = None if self.cache.fresh else self.cache.index.get("plan")
-        return (kept[1], tokened) if kept and kept[0] == self.assets else None
+        return (kept[1], tokened()) if kept and kept[0] == self.assets else None
 
     def _item_token(self, item: Any) -> bytes:
         """The checksum of the bytes the item was read from (cache.Memo keeps one object for them)."""
@@ -313,6 +314,7 @@ class BodyStep:
             if make is not None:
                 pages[n] = make()
                 shapes[n] = render_pages.shapes([pages[n]], self.assets)[0]
+                self.fields.add(pages[n], shapes[n])  # the page, no longer its stand-in
         self.pages_rendered = len(todo)
         return render_pages.PageRenderer(self.env, self.recorder, self.root).render(pages, todo, problems)
 

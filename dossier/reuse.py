@@ -24,6 +24,7 @@ if it must be rendered again. At 5,000 explainers this takes a card's edit from 
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -53,7 +54,10 @@ class View:
 
     def __getitem__(self, key: Any) -> Any:
         self._tracker.note((self._name, key))
-        return self._data[key]
+        data = self._data
+        if key in data or not isinstance(data, defaultdict):
+            return data[key]
+        return data.default_factory()  # read, not added: planning leaves the index as it was
 
     def get(self, key: Any, default: Any = None) -> Any:
         self._tracker.note((self._name, key))
@@ -241,8 +245,9 @@ def tokens(inputs: Inputs, items: Callable[[Any], bytes], bodies: dict, said: di
     (`said`: body key -> actor -> digest): the same while those are. At 5,000 explainers a
     record with the lists themselves was 66 MB; with these, 13 MB.
 
-    Taken before the pages are planned: the index's tables are copied, since planning adds
-    the keys it misses to those that are defaultdicts."""
+    Taken when they are needed: before the pages are planned, to compare with a record, or
+    after, to record them (planning adds no key to the index, View). The index's tables are
+    copied: the record must not change with the index it was taken from."""
     c, index = inputs.content, inputs.index
     by_slug = {slug: of for (_, slug), of in said.items()}  # slugs are unique across kinds
 

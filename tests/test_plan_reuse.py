@@ -145,3 +145,43 @@ def test_a_tie_between_two_neighbours_is_redrawn_in_the_actor_page_between_them(
                          encoding="utf-8")
     build_here(site)
     assert_same_as_clean(site, tmp_path)
+
+
+def test_planning_adds_no_key_to_the_index(site, monkeypatch):
+    """The plan's tokens are taken after planning when no record is compared with them (in
+    Pagefind's shadow), so planning, which looks up actors the index's defaultdicts may not
+    hold, must leave the index as it was."""
+    tables = []
+    real_plan = planning.plan
+
+    def keys(index) -> dict[str, set]:
+        return {name: set(table) for name, table in vars(index).items() if isinstance(table, dict)}
+
+    def plan(inputs, *args, **kwargs):
+        tables.append(keys(inputs.index))
+        try:
+            return real_plan(inputs, *args, **kwargs)
+        finally:
+            tables.append(keys(inputs.index))
+
+    monkeypatch.setattr(planning, "plan", plan)
+    pipeline.build(pipeline.Options(root=site, out=site / "site"))
+    before, after = tables
+    assert len(before["positions"]) < len(before["mentions"])  # some actors are quoted nowhere
+    assert after == before
+
+
+def test_a_view_reads_a_missing_key_of_a_defaultdict_without_adding_it():
+    from collections import defaultdict
+
+    from dossier.reuse import Tracker, View
+
+    table: defaultdict = defaultdict(list, {"kim-jong-un": [1]})
+    tracker = Tracker()
+    tracker.reads = set()
+    view = View("index.mentions", table, tracker)
+    assert view["kim-jong-un"] == [1] and view["nobody"] == []
+    assert dict(table) == {"kim-jong-un": [1]}
+    assert tracker.reads == {("index.mentions", "kim-jong-un"), ("index.mentions", "nobody")}
+    with pytest.raises(KeyError):
+        View("content.explainers", {}, tracker)["nobody"]  # a plain dict's missing key is still an error
