@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import json
 import statistics
 import threading
 import time
@@ -72,7 +73,7 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         for site in args.sites:
             shards = site / "pagefind" / "shards.json"
-            count = 1 + shards.read_text().count("part-") if shards.exists() else 1
+            count = 1 + len(json.loads(shards.read_text())["merge"]) if shards.exists() else 1
             server = served(site)
             base = f"http://127.0.0.1:{server.server_address[1]}"
             for term in args.terms.split(","):
