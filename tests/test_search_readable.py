@@ -176,14 +176,14 @@ class Edited:
         for folder in ("content", "layouts", "assets"):
             shutil.copytree(EXAMPLE.parent / folder, root / folder)
         options = pipeline.Options(root=root, out=root / "site")
-        pipeline.build(options)
         self.runs: list[set[str]] = []
         real_run = search.run_pagefind
         monkeypatch.setattr(search, "run_pagefind", lambda site, *a, **k: (
             self.runs.append({p.relative_to(site).as_posix() for p in site.rglob("*.html")}), real_run(site, *a, **k))[1])
+        pipeline.build(options)
+        self.shards, self.runs = self.runs, []  # a clean build makes every shard
         before = {p.relative_to(root / "site").as_posix(): p.read_bytes() for p in (root / "site").rglob("*.html")}
-        self.shards = [set(pages) for pages in search.shards(sorted(r for r, d in before.items() if search.marked(d))).values()]
-        assert len(self.shards) == 4
+        assert len(self.shards) == 4 and sum(map(len, self.shards)) == sum(map(search.marked, before.values()))
         change(root)
         pipeline.build(options)
         after = {rel: (root / "site" / rel).read_bytes() for rel in before}
@@ -214,6 +214,23 @@ def test_an_alias_edit_indexes_again_only_the_shards_whose_words_changed(tmp_pat
     assert site.runs[:2] == [linked, linked]  # Pagefind asked about the pages whose links changed
     assert site.shards_made(2) == site.shards_of(site.reworded)
     assert len(site.shards_of(linked | site.reworded)) > len(site.shards_of(site.reworded))  # a shard kept
+    assert_same_as_clean(site.root, tmp_path)
+
+
+def test_a_card_shares_the_shard_of_the_first_explainer_that_embeds_it(tmp_path, monkeypatch):
+    """A card's claim is in the words of every explainer that embeds it. The card's page is in
+    the shard of the first of them (by slug), so an edit of the claim makes one shard fewer
+    again: here, one shard for the card and its one explainer, which hash to two."""
+    from .test_incremental import assert_same_as_clean, edit
+
+    site = Edited(tmp_path, monkeypatch, lambda root: edit(root / "content" / "cards" / "iran-drones.yml",
+                                                           "above all drones.", "above all attack drones."))
+    card, explainer = "cards/iran-drones/index.html", "explainers/russia-courts-sanctioned-partners/index.html"
+    assert {card, explainer} <= site.reworded
+    indexed = sorted(rel for shard in site.shards for rel in shard)
+    assert not any({card, explainer} <= set(shard) for shard in search.shards(indexed).values())  # by their paths
+    assert len(site.shards_of({card})) == 1 and site.shards_of({card}) == site.shards_of({explainer})
+    assert site.shards_made(0) == site.shards_of(site.reworded), site.reworded
     assert_same_as_clean(site.root, tmp_path)
 
 
