@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dossier import cache, pipeline
+from dossier import cache, pipeline, reuse
 from dossier import pages as planning
 
 from .test_incremental import Editor, assert_same_as_clean, edit, stub_pagefind  # noqa: F401  (a reproducible search bundle)
@@ -144,6 +144,23 @@ def test_a_tie_between_two_neighbours_is_redrawn_in_the_actor_page_between_them(
                          + "\n[[zimbabwe]] and [[russia]] signed nothing new.\n",
                          encoding="utf-8")
     build_here(site)
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_a_new_tie_plans_again_the_pages_that_show_it_not_every_page_tied_to_its_ends(site, tmp_path, monkeypatch):
+    """Iran's profile names Russia once more: the line between them thickens in their own
+    pages. China's page, tied to Russia, shows neither that line nor any other tie that changed,
+    so it is taken over, not planned again (reuse.NetworkView)."""
+    build_here(site)
+    made = []
+    real_make = reuse.Planner._make
+    monkeypatch.setattr(reuse.Planner, "_make", lambda self, key, make: (made.append(key), real_make(self, key, make))[1])
+    profile = site / "content/actors/iran.md"
+    profile.write_text(profile.read_text(encoding="utf-8") + "\n[[russia]] sells it parts, too.\n", encoding="utf-8")
+    build_here(site)
+    actors = {key[1] for key in made if key[0] == "actor"}
+    assert {"russia", "iran"} <= actors, made
+    assert "china" not in actors, made
     assert_same_as_clean(site, tmp_path)
 
 
