@@ -305,6 +305,7 @@ class Planner:
         self._earlier: dict[tuple, tuple[Any, frozenset]] = {}  # key -> (page or stand-in, keys it read)
         self._stand_ins = False
         self._changed: set[tuple] = set()
+        self._keys: dict[tuple, tuple] = {}  # each key read, one object: a record pickles it once, not once a page
         if last is not None and last.inputs is not None:
             self._earlier, self._changed = last.pages, changed(last.inputs, inputs)
         elif recorded is not None:
@@ -329,6 +330,7 @@ class Planner:
             page = make()
         finally:
             reads, self.tracker.reads = self.tracker.reads, None
-        self.plan.pages[key] = (page, frozenset(reads))
+        keys = self._keys
+        self.plan.pages[key] = (page, frozenset([keys.setdefault(read, read) for read in reads]))
         self.plan.outputs[page.output] = page  # if planned after the plan was made (Plan.unplanned)
         return page
