@@ -23,7 +23,7 @@ import operator
 import pickle
 from typing import Any, Callable, Iterable
 
-from .markup import Mention, Position, Target
+from .markup import Target
 from .model import Actor, Alias, Body, Card, Explainer, PartialDate, Relation, SlugRef, Source
 from .pages import Page
 from .problems import Mark
@@ -63,8 +63,7 @@ _REDUCE = copyreg.dispatch_table.copy()  # how _Pickler writes model objects, se
 _REDUCE.update({kind: (lambda obj, name=name: (_stand_in, ((name, obj.output if name == "page" else obj.slug),)))
                 for kind, name in _KINDS.items()})
 _REDUCE.update({kind: (lambda obj: (_sorted_set, (tuple(sorted(obj, key=repr)),))) for kind in (set, frozenset)})
-_REDUCE.update({kind: _as_tuple(kind) for kind in (Mention, Position, Target, Source, PartialDate, Alias, SlugRef,
-                                                   Relation, Body, Mark)})
+_REDUCE.update({kind: _as_tuple(kind) for kind in (Target, Source, PartialDate, Alias, SlugRef, Relation, Body, Mark)})
 
 
 class _Pickler(pickle.Pickler):

@@ -20,7 +20,7 @@ import re
 import xml.etree.ElementTree as etree
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import markdown
 import nh3
@@ -56,8 +56,11 @@ class Target:
     kind: str  # explainer, actor or card
 
 
-@dataclass(frozen=True)
-class Mention:
+class Mention(NamedTuple):
+    """Tuples, Mention and Position: a big site's bodies hold hundreds of thousands of them,
+    read back from the build cache by every build (257,000 at 5,000 explainers: 0.26 s as
+    dataclasses, 0.16 s as tuples), and two builds' lists of them are compared in C."""
+
     actor: str
     anchor: str  # id of the section it sits under ('' at the top)
     section: str  # that section's title
@@ -65,8 +68,7 @@ class Mention:
     linked: bool  # a [[reference]] rather than a plain-text mention
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     actor: str
     section: str
     section_anchor: str
