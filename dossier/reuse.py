@@ -116,8 +116,8 @@ class NetworkView(_Attributes):
 
     So an actor's page, which draws its ties and the edges among the actors it is tied to,
     is not planned again when one of those actors gains a tie elsewhere: at 5,000 explainers
-    an alias edit changed a country's ties, and 810 pages that show that country were planned
-    again (1.7 s) for 25 that changed."""
+    an alias edit changed a country's ties, and the 810 pages that show that country were
+    planned again, and their shapes digested, for 25 that changed (6.8 s then, 6.2 s now)."""
 
     def __init__(self, net: Any, tracker: Tracker):
         super().__init__("net", net, tracker, keyed={"nodes": "net.node"})
