@@ -234,6 +234,22 @@ def test_a_card_shares_the_shard_of_the_first_explainer_that_embeds_it(tmp_path,
     assert_same_as_clean(site.root, tmp_path)
 
 
+def test_a_position_edited_changes_the_words_of_its_explainer_not_of_its_actors_page(tmp_path, monkeypatch):
+    """An actor's page quotes its positions, and leaves them out of the index as it does its
+    mentions: search finds each where it was written. So a position's edit makes again the
+    shard of its explainer only, though the actor's page changed."""
+    from .test_incremental import assert_same_as_clean, edit
+
+    site = Edited(tmp_path, monkeypatch, lambda root: edit(
+        root / "content" / "explainers" / "putin-visits-pyongyang.md",
+        "- Russian goods in return for what it sends", "- Russian grain in return for what it sends"))
+    explainer, actor = "explainers/putin-visits-pyongyang/index.html", "actors/north-korea/index.html"
+    assert b"Russian grain" in (site.root / "site" / actor).read_bytes()  # quoted there, and changed
+    assert site.reworded == {explainer} and actor not in site.changed
+    assert site.shards_made(0) == site.shards_of({explainer})
+    assert_same_as_clean(site.root, tmp_path)
+
+
 @pytest.mark.parametrize("ask_most", [search.ASK_MOST, 1])
 def test_a_new_stylesheet_indexes_nothing_again_unless_too_many_pages_would_be_asked(tmp_path, monkeypatch, ask_most):
     """A stylesheet edit gives it a new name, in the head of every page: no word changes.
