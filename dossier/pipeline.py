@@ -440,12 +440,12 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None, m
 
     It would not when the shard holds other pages, when the index is older than the previous
     site (serve's saves), or when a page's words changed (search.words). It is not told when
-    more than `most` pages changed so (a stylesheet's new name is in every page's head): the
-    shard is made again then, as asking Pagefind would cost more. So a card added to an
+    more than `most` pages changed so (a layout that gives every page's <main> a new class):
+    the shard is made again then, as asking Pagefind would cost more. So a card added to an
     actor's list of cards (where Pagefind does not read) changes nothing, and an explainer
     that lost a link with the alias it was made from is a page for search.same_index to tell.
     """
-    from .search import readable, words
+    from .search import only_a_link_changed, readable, words
 
     old = writer.records
     if made is None or any(rel not in old for rel in shard) or _pages_digest(old, shard) != made:
@@ -456,7 +456,10 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None, m
             before = writer.previous(rel)
             if before is None:
                 return None
-            was, now = readable(before), readable(writer.next(rel))
+            after = writer.next(rel)
+            if only_a_link_changed(before, after):  # a stylesheet's new name: readable() would take seconds
+                continue
+            was, now = readable(before), readable(after)
             if was != now:
                 if words(was) != words(now) or len(changes) == most:
                     return None

@@ -188,6 +188,58 @@ class _Open:
         return n > 0 and starts[n - 1]
 
 
+# What holds text in a page's head, or hides tags: a <link> inside one is not a tag to Pagefind.
+_HOLDS_TEXT = [(b"<" + name, b"</" + name) for name in (b"title", b"script", b"style", b"noscript", b"template",
+                                                        b"textarea")] + [(b"<!--", b"-->")]
+
+
+def only_a_link_changed(before: bytes, after: bytes) -> bool:
+    """Whether two pages differ only inside one <link> tag of their head without Pagefind's
+    attributes, which Pagefind does not read: a stylesheet's new fingerprinted name.
+
+    An edit of the stylesheet renames it in every page, and readable() of every page would
+    cost seconds (10 s at 5,000 explainers); this looks at the one place that differs.
+    """
+    if before == after:
+        return True
+    start = _common_prefix(before, after)
+    end = min(_common_suffix(before, after), len(before) - start, len(after) - start)  # alike after the change
+    at = after.rfind(b"<", 0, start + 1)
+    head = after[:at].lower()
+    if at == -1 or b"<body" in head or any(head.rfind(opener) > head.rfind(closer) for opener, closer in _HOLDS_TEXT):
+        return False
+    for page in (before, after):
+        tag = _TAG.match(page, at)
+        if tag is None or tag.group(1) or tag.group(2).lower() != b"link" or tag.end() < len(page) - end \
+                or b"data-pagefind" in tag.group(3).lower() or b"_pagefind" in tag.group(3).lower():
+            return False
+    return True
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """How many bytes two pages begin with alike: a binary search of slices compared in C."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(a: bytes, b: bytes) -> int:
+    """How many bytes two pages end with alike."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[len(a) - middle:len(a) - low] == b[len(b) - middle:len(b) - low]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 # At most this many changed pages whose words stayed are asked of Pagefind in a build (same_index:
 # ~0.3 s for 100 explainers, a 1,000-page shard takes 1.7 s); beyond, their shards are made again.
 ASK_MOST = 100

@@ -200,20 +200,26 @@ class Edited:
         return sorted(map(sorted, self.runs[asked:]))
 
 
-def test_an_alias_edit_indexes_again_only_the_shards_whose_words_changed(tmp_path, monkeypatch):
+@pytest.mark.parametrize("ask_most", [search.ASK_MOST, 0])
+def test_an_alias_edit_indexes_again_only_the_shards_whose_words_changed(tmp_path, monkeypatch, ask_most):
     """An actor's alias gone: the explainers that named it by that alias lose their links to
     its page, not a word. Pagefind, asked about them as they were and are, indexes them alike,
-    so only the shards of the pages whose words changed (the actor's own) are made again."""
+    so only the shards of the pages whose words changed (the actor's own) are made again.
+    Past ASK_MOST such pages a build asks no more, and makes their shards again."""
     from .test_incremental import assert_same_as_clean, edit
 
+    monkeypatch.setattr(search, "ASK_MOST", ask_most)
     site = Edited(tmp_path, monkeypatch, lambda root: edit(root / "content" / "actors" / "south-korea.md",
                                                            "  - Seoul", "  - Republic of Korea"))
     linked = site.changed - site.reworded
     assert "actors/south-korea/index.html" in site.reworded  # its aliases
     assert "explainers/putin-visits-pyongyang/index.html" in linked  # "officials in Seoul", no longer a link
-    assert site.runs[:2] == [linked, linked]  # Pagefind asked about the pages whose links changed
-    assert site.shards_made(2) == site.shards_of(site.reworded)
-    assert len(site.shards_of(linked | site.reworded)) > len(site.shards_of(site.reworded))  # a shard kept
+    if ask_most:
+        assert site.runs[:2] == [linked, linked]  # Pagefind asked about the pages whose links changed
+        assert site.shards_made(2) == site.shards_of(site.reworded)
+        assert len(site.shards_of(linked | site.reworded)) > len(site.shards_of(site.reworded))  # a shard kept
+    else:
+        assert site.shards_made(0) == site.shards_of(linked | site.reworded)  # none asked
     assert_same_as_clean(site.root, tmp_path)
 
 
@@ -251,18 +257,37 @@ def test_a_position_edited_changes_the_words_of_its_explainer_not_of_its_actors_
 
 
 @pytest.mark.parametrize("ask_most", [search.ASK_MOST, 1])
-def test_a_new_stylesheet_indexes_nothing_again_unless_too_many_pages_would_be_asked(tmp_path, monkeypatch, ask_most):
-    """A stylesheet edit gives it a new name, in the head of every page: no word changes.
-    Asking Pagefind about all 32 indexed pages keeps every shard; past ASK_MOST such pages,
-    asking would cost more than it saves, and the shards are simply made again."""
+def test_a_new_stylesheet_indexes_nothing_again(tmp_path, monkeypatch, ask_most):
+    """A stylesheet edit gives it a new name, in a <link> in the head of every page, which
+    Pagefind does not read (search.only_a_link_changed): no Pagefind runs, however many pages."""
     from .test_incremental import assert_same_as_clean
 
     monkeypatch.setattr(search, "ASK_MOST", ask_most)
     site = Edited(tmp_path, monkeypatch, lambda root: (root / "assets" / "style.css").write_text(
         (root / "assets" / "style.css").read_text() + "\n.new-rule { color: inherit; }\n"))
     assert len(site.changed) == 32 and not site.reworded
-    if ask_most >= 32:
-        assert site.runs == [site.changed, site.changed]  # asked, and no shard made again
-    else:
-        assert site.shards_made(0) == site.shards_of(site.changed)  # every shard made again, none asked
+    assert site.runs == []
     assert_same_as_clean(site.root, tmp_path)
+
+
+@pytest.mark.parametrize("after, same", [
+    (b'<html><head><title>T</title><link rel="stylesheet" href="/s.2.css"></head><body><p>A</p></body></html>', True),
+    (b'<html><head><title>T</title><link rel="stylesheet" href="/s.1.css"></head><body><p>B</p></body></html>', False),
+    (b'<html><head><title>T</title><link rel="stylesheet" href="/s.2.css"></head><body><p>B</p></body></html>', False),
+    (b'<html><head><title>T</title><link rel="stylesheet" href="/s.1.css" data-pagefind-meta="x"></head>'
+     b'<body><p>A</p></body></html>', False),
+    (b'<html><head><title>T</title><meta name="x"><link rel="stylesheet" href="/s.1.css"></head>'
+     b'<body><p>A</p></body></html>', False),
+])
+def test_only_a_link_changed(after, same):
+    before = b'<html><head><title>T</title><link rel="stylesheet" href="/s.1.css"></head><body><p>A</p></body></html>'
+    assert search.only_a_link_changed(before, before)
+    assert search.only_a_link_changed(before, after) is same
+    assert search.only_a_link_changed(after, before) is same
+
+
+def test_a_link_that_is_text_is_not_a_link():
+    """In a <title> (or a script, a comment...), '<link ...>' is text, and Pagefind reads a title."""
+    before = b'<html><head><title>A <link href="/a"> B</title></head><body><p>A</p></body></html>'
+    assert not search.only_a_link_changed(before, before.replace(b"/a", b"/b"))
+    assert search.only_a_link_changed(before + b"<link href='/a'>", before + b"<link href='/b'>") is False  # in the body
