@@ -26,13 +26,16 @@ SUMMARY = re.compile(r"built (\d+) pages \((\d+) rendered, (\d+) unchanged\)")
 PAGES = (".html", ".xml", ".txt")
 
 STUB_PAGEFIND = f"""#!{sys.executable}
-import hashlib, json, os, pathlib, sys
+import hashlib, json, os, pathlib, re, sys
 sys.path.insert(0, {str(REPO)!r})
-from dossier.search import readable  # Pagefind reads no more (test_search_readable.py, with the real one)
+# Pagefind reads no more than readable(), nor a <link> (test_search_readable.py, with the real one)
+from dossier.search import readable
+def read(page):
+    return re.sub(rb"<link (?![^>]*pagefind)[^>]*>", b"", readable(page))
 args = sys.argv[1:]
 site = pathlib.Path(args[args.index("--site") + 1])
 out = pathlib.Path(args[args.index("--output-path") + 1])
-pages = {{p.relative_to(site).as_posix(): hashlib.sha256(readable(p.read_bytes())).hexdigest()
+pages = {{p.relative_to(site).as_posix(): hashlib.sha256(read(p.read_bytes())).hexdigest()
          for p in sorted(site.rglob("*.html"))}}
 out.mkdir(parents=True, exist_ok=True)
 (out / "pagefind-entry.json").write_text(json.dumps(pages, sort_keys=True))
