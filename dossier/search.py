@@ -188,6 +188,7 @@ class _Open:
         return n > 0 and starts[n - 1]
 
 
+_BODY = re.compile(rb"<body[\s>]", re.IGNORECASE)
 # What holds text in a page's head, or hides tags: a <link> inside one is not a tag to Pagefind.
 _HOLDS_TEXT = [(b"<" + name, b"</" + name) for name in (b"title", b"script", b"style", b"noscript", b"template",
                                                         b"textarea")] + [(b"<!--", b"-->")]
@@ -205,8 +206,10 @@ def only_a_link_changed(before: bytes, after: bytes) -> bool:
     start = _common_prefix(before, after)
     end = min(_common_suffix(before, after), len(before) - start, len(after) - start)  # alike after the change
     at = after.rfind(b"<", 0, start + 1)
+    if at == -1 or _BODY.search(after, 0, at):  # not copied: a changed body can be megabytes in
+        return False
     head = after[:at].lower()
-    if at == -1 or b"<body" in head or any(head.rfind(opener) > head.rfind(closer) for opener, closer in _HOLDS_TEXT):
+    if any(head.rfind(opener) > head.rfind(closer) for opener, closer in _HOLDS_TEXT):
         return False
     for page in (before, after):
         tag = _TAG.match(page, at)
