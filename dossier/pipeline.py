@@ -440,7 +440,7 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None, m
 
     It would not when the shard holds other pages, when the index is older than the previous
     site (serve's saves), or when a page's words changed (search.words). It is not told when
-    more than `most` pages changed so (a layout that gives every page's <main> a new class):
+    more than `most` pages changed so (an alias that hundreds of explainers linked by, dropped):
     the shard is made again then, as asking Pagefind would cost more. So a card added to an
     actor's list of cards (where Pagefind does not read) changes nothing, and an explainer
     that lost a link with the alias it was made from is a page for search.same_index to tell.
