@@ -240,6 +240,21 @@ def test_a_card_shares_the_shard_of_the_first_explainer_that_embeds_it(tmp_path,
     assert_same_as_clean(site.root, tmp_path)
 
 
+def test_a_card_no_longer_embedded_goes_back_to_its_own_shard(tmp_path, monkeypatch):
+    """The one explainer that embedded a card drops it: the card's page moves to the shard its
+    own path hashes to, both shards are made again, and the index is a clean build's."""
+    from .test_incremental import assert_same_as_clean, edit
+
+    site = Edited(tmp_path, monkeypatch, lambda root: edit(
+        root / "content" / "explainers" / "russia-courts-sanctioned-partners.md", "![[iran-drones]]", ""))
+    card, explainer = "cards/iran-drones/index.html", "explainers/russia-courts-sanctioned-partners/index.html"
+    assert site.shards_of({card}) == site.shards_of({explainer})  # before: together
+    card_runs = [run for run in site.runs if card in run]
+    assert len(card_runs) == 1 and explainer not in card_runs[0]  # after: apart, its new shard made again
+    assert any(explainer in run for run in site.runs)
+    assert_same_as_clean(site.root, tmp_path)
+
+
 def test_a_position_edited_changes_the_words_of_its_explainer_not_of_its_actors_page(tmp_path, monkeypatch):
     """An actor's page quotes its positions, and leaves them out of the index as it does its
     mentions: search finds each where it was written. So a position's edit makes again the
