@@ -213,9 +213,11 @@ def only_a_link_changed(before: bytes, after: bytes) -> bool:
         return False
     for page in (before, after):
         tag = _TAG.match(page, at)
-        if tag is None or tag.group(1) or tag.group(2).lower() != b"link" or tag.end() < len(page) - end \
-                or b"data-pagefind" in tag.group(3).lower() or b"_pagefind" in tag.group(3).lower():
+        if tag is None or tag.group(1) or tag.group(2).lower() != b"link" or tag.end() < len(page) - end:
             return False
+        attributes = tag.group(3).lower()
+        if b"pagefind" in attributes or b"id" in {m.group(1) for m in _ATTRIBUTE.finditer(attributes)}:
+            return False  # what Pagefind may take from any element: its attributes, an anchor
     return True
 
 

@@ -293,6 +293,8 @@ def test_a_new_stylesheet_indexes_nothing_again(tmp_path, monkeypatch, ask_most)
      b'<body><p>A</p></body></html>', False),
     (b'<html><head><title>T</title><meta name="x"><link rel="stylesheet" href="/s.1.css"></head>'
      b'<body><p>A</p></body></html>', False),
+    (b'<html><head><title>T</title><link id="s" rel="stylesheet" href="/s.1.css"></head><body><p>A</p></body></html>',
+     False),
 ])
 def test_only_a_link_changed(after, same):
     before = b'<html><head><title>T</title><link rel="stylesheet" href="/s.1.css"></head><body><p>A</p></body></html>'
