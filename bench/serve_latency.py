@@ -141,7 +141,9 @@ def main() -> None:
                 page.add_init_script(RECORD_LOADS)
                 page.goto(f"{url}explainers/{args.explainer}/")
                 time.sleep(1)
-                if re.search(r"\(0 rendered,", "".join(lines)):  # a start with nothing to build: serve warms up
+                first = re.search(r"\(\d+ rendered, (\d+) unchanged\)", "".join(lines))
+                # pages taken from the last CLI build's record (stand-ins): serve warms up at the first pause
+                if first and int(first.group(1)) > 0:
                     deadline = time.monotonic() + limit
                     while "warmed up" not in "".join(lines) and time.monotonic() < deadline and process.poll() is None:
                         time.sleep(0.1)
