@@ -222,23 +222,22 @@ def only_a_link_changed(before: bytes, after: bytes) -> bool:
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
-    """How many bytes two pages begin with alike: a binary search of slices compared in C."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[low:middle] == b[low:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    """How many bytes two pages begin with alike."""
+    return _longest(min(len(a), len(b)), lambda i, j: a[i:j] == b[i:j])
 
 
 def _common_suffix(a: bytes, b: bytes) -> int:
     """How many bytes two pages end with alike."""
-    low, high = 0, min(len(a), len(b))
+    return _longest(min(len(a), len(b)), lambda i, j: a[len(a) - j:len(a) - i] == b[len(b) - j:len(b) - i])
+
+
+def _longest(most: int, alike: Callable[[int, int], bool]) -> int:
+    """The largest n <= most such that alike(i, j) holds from 0 to n: a binary search, each
+    step one slice of each page compared in C (alike(i, j): the i-th to j-th bytes match)."""
+    low, high = 0, most
     while low < high:
         middle = (low + high + 1) // 2
-        if a[len(a) - middle:len(a) - low] == b[len(b) - middle:len(b) - low]:
+        if alike(low, middle):
             low = middle
         else:
             high = middle - 1
