@@ -407,16 +407,16 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
             if writer.can_keep(rel):
                 writer.keep(rel)
         return last, made_from != last
-    # by shard: its pages Pagefind may read otherwise, with their previous bytes (None: it does)
-    changed: dict[str, dict[str, bytes] | None] = {}
+    # by shard: its pages Pagefind may read otherwise, as they were and are (None: it does)
+    changed: dict[str, dict[str, tuple[bytes, bytes]] | None] = {}
     ask = search.ASK_MOST
     for folder, shard in shards.items():
         pages = changed[folder] = (None if folder not in keepable else {} if last.get(folder) == made_from[folder]
                                    else _read_changes(writer, shard, last.get(folder), ask))
         ask -= len(pages or ())
-    doubtful = {rel: was for pages in changed.values() for rel, was in (pages or {}).items()}
-    if doubtful and not search.same_index(options.out, doubtful, {rel: writer.next(rel) for rel in doubtful},
-                                          options.stop):
+    doubtful = {rel: both for pages in changed.values() for rel, both in (pages or {}).items()}
+    if doubtful and not search.same_index(options.out, {rel: was for rel, (was, _) in doubtful.items()},
+                                          {rel: now for rel, (_, now) in doubtful.items()}, options.stop):
         changed = {folder: None if pages else pages for folder, pages in changed.items()}
     wanted = {folder: shard for folder, shard in shards.items() if changed[folder] is None}
     for folder in shards.keys() - wanted.keys():
@@ -432,11 +432,12 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     return made_from, False
 
 
-def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None, most: int) -> dict[str, bytes] | None:
-    """The shard's pages that changed where Pagefind may read them (search.readable), with the
-    bytes the previous site had, if it can still be told whether Pagefind would make the same
-    bundle of its next pages as it made of the previous site's (whose checksum is `made`);
-    None if it would not, or cannot be told.
+def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None,
+                  most: int) -> dict[str, tuple[bytes, bytes]] | None:
+    """The shard's pages that changed where Pagefind may read them (search.readable), each with
+    its bytes in the previous site and in the next, if it can still be told whether Pagefind
+    would make the same bundle of its next pages as it made of the previous site's (whose
+    checksum is `made`); None if it would not, or cannot be told.
 
     It would not when the shard holds other pages, when the index is older than the previous
     site (serve's saves), or when a page's words changed (search.words). It is not told when
@@ -463,7 +464,7 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None, m
             if was != now:
                 if words(was) != words(now) or len(changes) == most:
                     return None
-                changes[rel] = before
+                changes[rel] = (before, after)
     return changes
 
 
