@@ -423,8 +423,9 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
         for rel in before[folder]:
             writer.keep(rel)
     if wanted:
+        kept = {folder: _kept(writer, shard, last.get(folder)) for folder, shard in wanted.items() if folder in keepable}
         bundles = search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1,
-                                      stop=options.stop, meanwhile=meanwhile)
+                                      stop=options.stop, meanwhile=meanwhile, kept=kept)
         for rel, data in bundles.items():
             writer.put(rel, data)
     if shards:
@@ -466,6 +467,17 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None,
                     return None
                 changes[rel] = (before, after)
     return changes
+
+
+def _kept(writer: output.Writer, shard: list[str], made: bytes | None) -> set[str]:
+    """The shard's pages whose bytes are those its bundle in the previous site was made from
+    (`made` is its checksum). None if that bundle was not made from the previous site's pages
+    that are still in the shard: the shard lost a page, or the index is older than the site."""
+    old = writer.records
+    was = [rel for rel in shard if rel in old]
+    if made is None or _pages_digest(old, was) != made:
+        return set()
+    return {rel for rel in was if writer.new[rel][0] == old[rel][0]}
 
 
 def _pages_digest(files: dict[str, output.Record], shard: list[str]) -> bytes:

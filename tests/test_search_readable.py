@@ -9,6 +9,8 @@ a change where readable() does look must change both.
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import shutil
 from pathlib import Path
@@ -308,3 +310,101 @@ def test_a_link_that_is_text_is_not_a_link():
     before = b'<html><head><title>A <link href="/a"> B</title></head><body><p>A</p></body></html>'
     assert not search.only_a_link_changed(before, before.replace(b"/a", b"/b"))
     assert search.only_a_link_changed(before + b"<link href='/a'>", before + b"<link href='/b'>") is False  # in the body
+
+
+def test_an_edit_gives_pagefind_the_fragments_of_the_pages_that_stayed(tmp_path, monkeypatch):
+    """Pagefind names a fragment by its checksum and does not write one that is there already.
+    So the shard an edit makes again is given the previous bundle's fragments of its pages that
+    stayed (search._seed): Pagefind compresses and writes the edited page's only."""
+    from .test_incremental import assert_same_as_clean, edit
+
+    seeded: list[list[str]] = []
+    rewritten: list[list[str]] = []
+    real_seed, real_run = search._seed, search.run_pagefind
+
+    def seed(previous: Path, bundle: Path, kept: set[str]) -> bool:
+        done = real_seed(previous, bundle, kept)
+        seeded.append(sorted(p.name for p in (bundle / "fragment").iterdir()) if done else [])
+        return done
+
+    def run(site: Path, bundle: Path, *args, **kwargs) -> None:
+        made = {path: path.stat().st_mtime_ns for path in bundle.glob("fragment/*")}
+        real_run(site, bundle, *args, **kwargs)
+        rewritten.append([path.name for path, when in made.items() if path.stat().st_mtime_ns != when])
+
+    monkeypatch.setattr(search, "_seed", seed)
+    monkeypatch.setattr(search, "run_pagefind", run)
+    site = Edited(tmp_path, monkeypatch, lambda root: edit(
+        root / "content" / "explainers" / "russia-courts-sanctioned-partners.md",
+        "they, too, live under sanctions.", "they, too, live under Western sanctions."))
+    explainer = "explainers/russia-courts-sanctioned-partners/index.html"
+    assert site.reworded == {explainer}
+    [shard] = site.shards_of({explainer})
+    assert seeded[:4] == [[]] * 4 and rewritten[:4] == [[]] * 4  # the clean build had nothing to give
+    assert len(seeded) == 5 and len(seeded[4]) == len(shard) - 1  # every fragment but the explainer's
+    assert rewritten[4] == []  # and Pagefind left them as they were
+    bundles = [folder for folder in (site.root / "site" / search.BUNDLE).glob("**/fragment")]
+    [fragments] = [{p.name for p in folder.iterdir()} for folder in bundles if set(seeded[4]) <= {p.name for p in folder.iterdir()}]
+    assert len(fragments) == len(shard)
+    assert_same_as_clean(site.root, tmp_path)
+
+
+def test_a_fragment_pagefind_would_not_make_is_not_kept(tmp_path, monkeypatch):
+    """A fragment given to Pagefind that its bundle does not count (here a copy of one under
+    another name) gets the shard made again without any: the index is a clean build's."""
+    from .test_incremental import assert_same_as_clean, edit
+
+    real_seed = search._seed
+
+    def seed(previous: Path, bundle: Path, kept: set[str]) -> bool:
+        done = real_seed(previous, bundle, kept)
+        if done:
+            first = sorted((bundle / "fragment").iterdir())[0]
+            shutil.copy(first, bundle / "fragment" / "en_0000000.pf_fragment")
+        return done
+
+    monkeypatch.setattr(search, "_seed", seed)
+    site = Edited(tmp_path, monkeypatch, lambda root: edit(
+        root / "content" / "explainers" / "russia-courts-sanctioned-partners.md",
+        "they, too, live under sanctions.", "they, too, live under Western sanctions."))
+    [shard] = site.shards_of({"explainers/russia-courts-sanctioned-partners/index.html"})
+    assert site.shards_made(0) == [shard, shard]  # with the stray fragment, then without
+    assert not list((site.root / "site").rglob("en_0000000.pf_fragment"))
+    assert_same_as_clean(site.root, tmp_path)
+
+
+def fragment(url: str) -> bytes:
+    """A fragment as Pagefind writes it."""
+    return gzip.compress(b'pagefind_dcd{"url":' + json.dumps(url).encode() + b',"content":"words"}')
+
+
+def test_seed_links_the_fragments_of_the_kept_pages_only(tmp_path):
+    previous = tmp_path / "previous"
+    (previous / "fragment").mkdir(parents=True)
+    for name, data in [("en_1111111", fragment("/a/")), ("en_2222222", fragment("/b/")),
+                       ("en_3333333", fragment("/c.html")), ("en_4444444", b"not gzip")]:
+        (previous / "fragment" / f"{name}.pf_fragment").write_bytes(data)
+    assert search._seed(previous, tmp_path / "bundle", {"a/index.html", "c.html", "d/index.html"})
+    linked = sorted((tmp_path / "bundle" / "fragment").iterdir())
+    assert [p.name for p in linked] == ["en_1111111.pf_fragment", "en_3333333.pf_fragment"]
+    assert linked[0].samefile(previous / "fragment" / "en_1111111.pf_fragment")
+    assert not search._seed(previous, tmp_path / "none", set())
+    assert not search._seed(tmp_path / "missing", tmp_path / "none", {"a/index.html"})
+    # two pages whose checksums began alike: Pagefind named them by the order it read them in
+    (previous / "fragment" / "en_11111112.pf_fragment").write_bytes(fragment("/e/"))
+    assert not search._seed(previous, tmp_path / "none", {"a/index.html"})
+    assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("names, pages, whole", [
+    (["en_1234567", "en_89abcde"], 2, True),
+    (["en_1234567", "en_89abcde"], 3, False),  # a page without its fragment
+    (["en_1234567", "en_89abcde", "en_0000000"], 2, False),  # a fragment of no page
+    (["en_1234567", "en_12345678"], 2, False),  # two pages' checksums began alike
+])
+def test_one_fragment_a_page(names, pages, whole):
+    files = {f"fragment/{name}.pf_fragment": b"" for name in names}
+    files["pagefind-entry.json"] = json.dumps({"version": "1", "languages": {"en": {"page_count": pages}}}).encode()
+    assert search._one_fragment_a_page(files) is whole
+    del files["pagefind-entry.json"]
+    assert not search._one_fragment_a_page(files)
