@@ -471,7 +471,7 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None,
 
 def _kept(writer: output.Writer, shard: list[str], made: bytes | None) -> set[str]:
     """The shard's pages whose bytes are those its bundle in the previous site was made from
-    (`made` is its checksum). None if that bundle was not made from the previous site's pages
+    (`made` is its checksum). No page if that bundle was not made from the previous site's pages
     that are still in the shard: the shard lost a page, or the index is older than the site."""
     old = writer.records
     was = [rel for rel in shard if rel in old]

@@ -415,33 +415,40 @@ def _seed(previous: Path, bundle: Path, kept: set[str]) -> bool:
         names = sorted(os.listdir(previous / "fragment")) if kept else []
     except OSError:
         return False
-    stems = [name.rsplit(".", 1)[0] for name in names]
-    if any(b.startswith(a) for a, b in zip(stems, stems[1:])):
+    if _lengthened(names):
         return False
-    seeded = False
+    seeded = 0
     for name in names:
         source = previous / "fragment" / name
         try:
             start = zlib.decompressobj(wbits=31).decompress(source.read_bytes(), 4096)
             url = _FRAGMENT_URL.match(start)
             if url and json.loads(url[1]) in urls:
-                (bundle / "fragment").mkdir(parents=True, exist_ok=True)
+                if not seeded:
+                    (bundle / "fragment").mkdir(parents=True, exist_ok=True)
                 os.link(source, bundle / "fragment" / name)
-                seeded = True
+                seeded += 1
         except (OSError, zlib.error, ValueError):  # a fragment gone or unreadable: Pagefind makes it
             continue
-    return seeded
+    return seeded > 0
 
 
 def _one_fragment_a_page(files: dict[str, bytes]) -> bool:
     """Whether a bundle holds one fragment for each page it counts, none named as the start of another."""
-    stems = sorted(rel[len("fragment/"):].rsplit(".", 1)[0] for rel in files if rel.startswith("fragment/"))
+    names = sorted(rel[len("fragment/"):] for rel in files if rel.startswith("fragment/"))
     try:
         languages = json.loads(files["pagefind-entry.json"])["languages"].values()
         pages = sum(language["page_count"] for language in languages)
     except (KeyError, TypeError, ValueError):
         return False
-    return len(stems) == pages and not any(b.startswith(a) for a, b in zip(stems, stems[1:]))
+    return len(names) == pages and not _lengthened(names)
+
+
+def _lengthened(names: list[str]) -> bool:
+    """Whether, of these sorted fragment file names, one's checksum is the start of the next's:
+    Pagefind lengthens a name when two pages' checksums begin alike."""
+    stems = [name.rsplit(".", 1)[0] for name in names]
+    return any(b.startswith(a) for a, b in zip(stems, stems[1:]))
 
 
 def _linked(site: Path, pages: list[str], folder: Path) -> Path:
