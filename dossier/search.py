@@ -410,7 +410,7 @@ def _seed(previous: Path, bundle: Path, kept: set[str]) -> bool:
     most of it is Pagefind's own reading of the pages. A kept page's fragment is the one it would
     make: the same bytes at the same URL. Not after two pages' checksums began alike (Pagefind
     then lengthens one's name, by the order it read them in), so not from such a bundle."""
-    urls = {"/" + rel.replace("index.html", ""): rel for rel in kept}  # Pagefind's URL of a page
+    urls = {"/" + rel.replace("index.html", "") for rel in kept}  # Pagefind's URL of a page (its build_url)
     try:
         names = sorted(os.listdir(previous / "fragment")) if kept else []
     except OSError:
