@@ -423,7 +423,8 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
         for rel in before[folder]:
             writer.keep(rel)
     if wanted:
-        kept = {folder: _kept(writer, shard, last.get(folder)) for folder, shard in wanted.items() if folder in keepable}
+        kept = {folder: _kept(writer, shard, last.get(folder)) or set() for folder, shard in wanted.items()
+                if folder in keepable}
         bundles = search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1,
                                       stop=options.stop, meanwhile=meanwhile, kept=kept)
         for rel, data in bundles.items():
@@ -449,12 +450,12 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None,
     """
     from .search import only_a_link_changed, readable, words
 
-    old = writer.records
-    if made is None or any(rel not in old for rel in shard) or _pages_digest(old, shard) != made:
+    stayed = _kept(writer, shard, made)
+    if stayed is None or any(rel not in writer.records for rel in shard):
         return None
     changes = {}
     for rel in shard:
-        if writer.new[rel][0] != old[rel][0]:
+        if rel not in stayed:
             before = writer.previous(rel)
             if before is None:
                 return None
@@ -469,14 +470,14 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None,
     return changes
 
 
-def _kept(writer: output.Writer, shard: list[str], made: bytes | None) -> set[str]:
+def _kept(writer: output.Writer, shard: list[str], made: bytes | None) -> set[str] | None:
     """The shard's pages whose bytes are those its bundle in the previous site was made from
-    (`made` is its checksum). No page if that bundle was not made from the previous site's pages
+    (`made` is its checksum); None if that bundle was not made from the previous site's pages
     that are still in the shard: the shard lost a page, or the index is older than the site."""
     old = writer.records
     was = [rel for rel in shard if rel in old]
     if made is None or _pages_digest(old, was) != made:
-        return set()
+        return None
     return {rel for rel in was if writer.new[rel][0] == old[rel][0]}
 
 
