@@ -565,7 +565,9 @@ ALLOWED_TAGS = {
     "footer", "article", "dfn", "data",
 }
 ALLOWED_ATTRIBUTES = {
-    "*": {"id", "class", "title", "lang", "dir", "aria-label", "aria-labelledby", "aria-describedby", "role"},
+    # data-pagefind-ignore: what search leaves out (an embedded card, read on its own page)
+    "*": {"id", "class", "title", "lang", "dir", "aria-label", "aria-labelledby", "aria-describedby", "role",
+          "data-pagefind-ignore"},
     "a": {"href", "hreflang", "rel"},
     "img": {"src", "alt", "width", "height", "loading"},
     "time": {"datetime"},

@@ -33,10 +33,8 @@ from .cache import BuildCache, Core, PageRecord
 from .problems import ContentError, Mark, Problem, Problems
 
 if TYPE_CHECKING:
-    from .index import Index
     from .model import Content
     from .pages import Page, Urls
-    from .reuse import Plan
 
 
 @dataclass(frozen=True)
@@ -169,8 +167,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                                                              related=index.related),
                                                        (bodies.assets, record_of(planned, tokened()))))
         writer.mirror_ahead()
-        searched, behind = index_search(writer, pages, records, options, cache, _search_homes(index, planned),
-                                        meanwhile=record)
+        searched, behind = index_search(writer, pages, records, options, cache, meanwhile=record)
         outputs = writer.commit()
     except BaseException:
         writer.abort()
@@ -369,22 +366,10 @@ def write_pages(writer: output.Writer, pages: list[Page], shapes: list, rendered
     return records
 
 
-def _search_homes(index: Index, planned: Plan) -> dict[str, str]:
-    """Each embedded card's page, to the page of the first explainer (by slug) that embeds it:
-    its claim is in that explainer's words too, so they share a search shard, and an edit of
-    the claim makes one shard fewer again (a card's edit at 5,000 explainers: 2 shards, not 3)."""
-    def output(key: tuple) -> str:
-        return planned.pages[key][0].output
-
-    return {output(("card", card)): output(("explainer", min(explainers)))
-            for card, explainers in index.embedded_in.items() if explainers}
-
-
 def index_search(writer: output.Writer, pages: list[Page], records: dict[str, PageRecord], options: Options,
-                 cache: BuildCache, homes: dict[str, str] | None = None,
-                 meanwhile: Callable[[], Any] | None = None) -> tuple[dict[str, bytes], bool]:
+                 cache: BuildCache, meanwhile: Callable[[], Any] | None = None) -> tuple[dict[str, bytes], bool]:
     """Step 6: Pagefind's index of the pages, each shard made again only if one of its pages
-    changed where Pagefind reads it. `homes` puts a page in another page's shard (search.shards).
+    changed where Pagefind reads it.
 
     `meanwhile` is done while Pagefind runs, if it runs.
 
@@ -394,7 +379,7 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     from . import search
 
     html = [p.output for p in pages if p.output.endswith(".html")]
-    shards = search.shards([rel for rel in html if records[rel].marked] or html, homes)
+    shards = search.shards([rel for rel in html if records[rel].marked] or html)
     made_from = {folder: _pages_digest(writer.new, shard) for folder, shard in shards.items()}
     last: dict[str, bytes] = cache.core.search or {}
     before: dict[str, list[str]] = {}

@@ -292,19 +292,17 @@ def _scratch(out: Path) -> tempfile.TemporaryDirectory:
                                        dir=out.parent)
 
 
-def shards(pages: list[str], homes: dict[str, str] | None = None) -> dict[str, list[str]]:
+def shards(pages: list[str]) -> dict[str, list[str]]:
     """The pages of each shard, by the folder under OUT its bundle goes to, in shard order.
 
-    A page's shard is its path's hash, or the hash of its home's path (`homes`: the page whose
-    words change with its own, as an explainer's with the card it embeds). So a page keeps its
-    shard while the number of shards and its home do not change; an empty shard has no bundle.
-    The first shard with pages is the one the search page loads (BUNDLE/).
+    A page's shard is its path's hash, so a page keeps its shard while the number of shards
+    does not change; an empty shard has no bundle. The first shard with pages is the one the
+    search page loads (BUNDLE/).
     """
     count = max(1, min(MAX_SHARDS, math.ceil(len(pages) / shard_size())))
     buckets: list[list[str]] = [[] for _ in range(count)]
-    homes = homes or {}
     for rel in pages:
-        buckets[zlib.crc32(homes.get(rel, rel).encode()) % count].append(rel)
+        buckets[zlib.crc32(rel.encode()) % count].append(rel)
     found = [(n, bucket) for n, bucket in enumerate(buckets) if bucket]
     return {(f"{BUNDLE}/" if i == 0 else f"{BUNDLE}/part-{n}/"): bucket for i, (n, bucket) in enumerate(found)}
 

@@ -225,35 +225,39 @@ def test_an_alias_edit_indexes_again_only_the_shards_whose_words_changed(tmp_pat
     assert_same_as_clean(site.root, tmp_path)
 
 
-def test_a_card_shares_the_shard_of_the_first_explainer_that_embeds_it(tmp_path, monkeypatch):
-    """A card's claim is in the words of every explainer that embeds it. The card's page is in
-    the shard of the first of them (by slug), so an edit of the claim makes one shard fewer
-    again: here, one shard for the card and its one explainer, which hash to two."""
+def fragments(site: Path) -> dict[str, str]:
+    """The text the site's search index holds of each page, by its URL (every shard's fragments)."""
+    found = {}
+    for path in (site / search.BUNDLE).rglob("fragment/*.pf_fragment"):
+        fragment = json.loads(gzip.decompress(path.read_bytes()).removeprefix(b"pagefind_dcd"))
+        found[fragment["url"]] = fragment["content"]
+    return found
+
+
+def test_a_card_is_found_on_its_own_page_not_in_what_embeds_it(pages):
+    """Search reads a card where it is written: its page is found by its claim; the explainer
+    and the actor's profile that embed it (and link to it) are not, so no search lists the claim
+    three times. Their own words are found."""
+    text = fragments(pages)
+    assert "another heavily sanctioned country" in text["/cards/iran-drones/"]
+    assert [url for url, content in text.items() if "another heavily sanctioned country" in content] == ["/cards/iran-drones/"]
+    assert "Buyers for its military hardware" in text["/explainers/russia-courts-sanctioned-partners/"]
+    assert "keen to sell military hardware" in text["/actors/iran/"]
+
+
+def test_a_cards_claim_edited_indexes_again_the_shard_of_its_page_alone(tmp_path, monkeypatch):
+    """An edit of a card's claim changes the explainer and the actor's profile that embed it,
+    but not where Pagefind reads them: only the card's shard is made again, though theirs are
+    others, and the index is a clean build's."""
     from .test_incremental import assert_same_as_clean, edit
 
     site = Edited(tmp_path, monkeypatch, lambda root: edit(root / "content" / "cards" / "iran-drones.yml",
                                                            "above all drones.", "above all attack drones."))
-    card, explainer = "cards/iran-drones/index.html", "explainers/russia-courts-sanctioned-partners/index.html"
-    assert {card, explainer} <= site.reworded
-    indexed = sorted(rel for shard in site.shards for rel in shard)
-    assert not any({card, explainer} <= set(shard) for shard in search.shards(indexed).values())  # by their paths
-    assert len(site.shards_of({card})) == 1 and site.shards_of({card}) == site.shards_of({explainer})
-    assert site.shards_made(0) == site.shards_of(site.reworded), site.reworded
-    assert_same_as_clean(site.root, tmp_path)
-
-
-def test_a_card_no_longer_embedded_goes_back_to_its_own_shard(tmp_path, monkeypatch):
-    """The one explainer that embedded a card drops it: the card's page moves to the shard its
-    own path hashes to, both shards are made again, and the index is a clean build's."""
-    from .test_incremental import assert_same_as_clean, edit
-
-    site = Edited(tmp_path, monkeypatch, lambda root: edit(
-        root / "content" / "explainers" / "russia-courts-sanctioned-partners.md", "![[iran-drones]]", ""))
-    card, explainer = "cards/iran-drones/index.html", "explainers/russia-courts-sanctioned-partners/index.html"
-    assert site.shards_of({card}) == site.shards_of({explainer})  # before: together
-    card_runs = [run for run in site.runs if card in run]
-    assert len(card_runs) == 1 and explainer not in card_runs[0]  # after: apart, its new shard made again
-    assert any(explainer in run for run in site.runs)
+    card = "cards/iran-drones/index.html"
+    assert site.changed == {card}
+    embedders = {"explainers/russia-courts-sanctioned-partners/index.html", "actors/iran/index.html"}
+    assert not any(shard in site.shards_of({card}) for shard in site.shards_of(embedders))  # apart: the test can fail
+    assert site.shards_made(0) == site.shards_of({card})
     assert_same_as_clean(site.root, tmp_path)
 
 
