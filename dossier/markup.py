@@ -9,7 +9,7 @@ The extension works on Python-Markdown's parse tree:
   section anchor it sits under;
 - a block processor that refuses lists and quotes nested past MAX_NESTING levels,
   where Python-Markdown's time grows steeply and its recursion ends in a crash.
-The HTML that comes out passes an allowlist sanitizer (nh3).
+The HTML that comes out passes an allowlist sanitizer (nh3); embedded cards go in after it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import html as htmllib
 import re
+import secrets
 import xml.etree.ElementTree as etree
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -135,6 +136,7 @@ class _Doc:
     links: dict[int, str] = field(default_factory=dict)  # id() of each [[ref]] link made -> its slug
     embeds: dict[int, str] = field(default_factory=dict)  # id() of each card embed made -> the card
     made: list[etree.Element] = field(default_factory=list)  # those elements, kept alive so ids stay theirs
+    cards: dict[str, str] = field(default_factory=dict)  # a stand-in in the HTML -> the embedded card's HTML
     too_deep: bool = False
 
     def mark_of(self, raw: str) -> Mark:
@@ -174,7 +176,10 @@ class MarkdownRenderer:
             doc, self.doc = self.doc, None
         if inline and html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
             html = html[3:-4]
-        doc.result.html = sanitize(html)
+        html = sanitize(html)
+        for stand_in, card in doc.cards.items():  # the theme's partial, as it wrote it: not content to clean
+            html = html.replace(stand_in, card, 1)
+        doc.result.html = html
         doc.result.toc = toc
         return doc.result
 
@@ -334,7 +339,9 @@ class EmbedProcessor(BlockProcessor):
             doc.problems.error(mark, f"![[{slug}]] embeds cards only; '{slug}' is an {target.kind}, link to it with [[{slug}]]")
         else:
             div = etree.SubElement(parent, "div", {"class": "card-embed"})
-            div.text = self.parser.md.htmlStash.store(self.renderer.embed(slug))
+            stand_in = f"dossier-card-{secrets.token_hex(8)}"  # CARD_STAND_IN: text the sanitizer keeps, no body holds
+            doc.cards[stand_in] = self.renderer.embed(slug)
+            div.text = self.parser.md.htmlStash.store(stand_in)
             doc.embeds[id(div)] = slug
             doc.made.append(div)
         if after:
@@ -397,7 +404,7 @@ class FactsProcessor(Treeprocessor):
                 group = current = None
                 root.append(child)
         for element, actor, anchor, section_id, section_title in opened:
-            text = " ".join(_text(el, self.md) for el in list(element)[1:])
+            text = " ".join(filter(None, (_text(el, self.md) for el in list(element)[1:])))  # an embed has none
             position = Position(actor, section_title, section_id, anchor, text)
             self.positions[anchor] = position
             doc.result.positions.append(position)
@@ -504,11 +511,16 @@ def _insert_link(owner: etree.Element, attr: str, parent: etree.Element, start: 
         parent.insert(list(parent).index(owner) + 1, link)
 
 
+CARD_STAND_IN = re.compile(r"dossier-card-[0-9a-f]{16}")  # where an embedded card goes in, once the HTML is clean
+
+
 def _plain(raw: str, md: markdown.Markdown) -> str:
     """Text with Python-Markdown's placeholders turned back into the characters they hold."""
     def restore(m: re.Match) -> str:
         if m.group(1):
             stashed = str(md.htmlStash.rawHtmlBlocks[int(m.group(2))])
+            if CARD_STAND_IN.fullmatch(stashed):  # an embedded card: not the body's own words
+                return ""
             return htmllib.unescape(re.sub(r"<[^>]*>", "", stashed))
         return chr(int(m.group(2)))
     return PLACEHOLDER.sub(restore, raw) if "\x02" in raw else raw
@@ -565,9 +577,7 @@ ALLOWED_TAGS = {
     "footer", "article", "dfn", "data",
 }
 ALLOWED_ATTRIBUTES = {
-    # data-pagefind-ignore: what search leaves out (an embedded card, read on its own page)
-    "*": {"id", "class", "title", "lang", "dir", "aria-label", "aria-labelledby", "aria-describedby", "role",
-          "data-pagefind-ignore"},
+    "*": {"id", "class", "title", "lang", "dir", "aria-label", "aria-labelledby", "aria-describedby", "role"},
     "a": {"href", "hreflang", "rel"},
     "img": {"src", "alt", "width", "height", "loading"},
     "time": {"datetime"},

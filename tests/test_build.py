@@ -143,6 +143,27 @@ def test_positions_render_side_by_side_and_are_quoted_on_the_actor_page(built: P
     assert f"putin-visits-pyongyang/#{anchor}" in russia
 
 
+def test_an_actors_page_quotes_a_position_without_the_card_it_embeds(built: Path):
+    """Iran's position in an explainer embeds a card: the actor's page quotes the position's own
+    words, not the card's kicker, claim and sources (its cards are listed on the page already)."""
+    iran = (built / "actors/iran/index.html").read_text()
+    quote = re.search(r"<blockquote>(Buyers for its military hardware[^<]*)</blockquote>", iran).group(1)
+    assert quote.endswith("more attractive rather than less.")
+    explainer = (built / "explainers/russia-courts-sanctioned-partners/index.html").read_text()
+    assert 'aria-labelledby="card-iran-drones"' in explainer  # the card is embedded in that position
+
+
+def test_an_embedded_card_is_the_themes_markup_as_written(built: Path):
+    """An embed is the theme's partial as it rendered it, not passed through the sanitizer that
+    cleans what editors write: the attributes that keep it out of search stay (its claim is
+    cleaned as a body of its own)."""
+    explainer = (built / "explainers/russia-courts-sanctioned-partners/index.html").read_text()
+    embed = explainer.split('<div class="card-embed">', 1)[1].split("</article>", 1)[0]
+    assert re.match(r'\s*<article class="card status-\w+" aria-labelledby="card-[\w-]+" data-pagefind-ignore>', embed)
+    assert '<p class="card-kicker" data-pagefind-ignore>' in embed
+    assert "dossier-card-" not in explainer
+
+
 def test_cards_show_their_sources_everywhere(built: Path):
     for card in slugs("cards", ".yml"):
         page = (built / f"cards/{card}/index.html").read_text()
