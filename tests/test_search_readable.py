@@ -238,9 +238,8 @@ def test_a_card_is_found_on_its_own_page_not_in_what_embeds_it(pages):
     """Search reads a card where it is written: its page is found by its claim; the explainer
     and the actor's profile that embed it (and link to it) are not, so no search lists the claim
     three times. Their own words are found."""
-    text = fragments(pages)
-    assert "another heavily sanctioned country" in text["/cards/iran-drones/"]
-    assert [url for url, content in text.items() if "another heavily sanctioned country" in content] == ["/cards/iran-drones/"]
+    text, claim = fragments(pages), "another heavily sanctioned country"
+    assert [url for url, content in text.items() if claim in content] == ["/cards/iran-drones/"]
     assert "Buyers for its military hardware" in text["/explainers/russia-courts-sanctioned-partners/"]
     assert "keen to sell military hardware" in text["/actors/iran/"]
 
