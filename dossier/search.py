@@ -408,7 +408,7 @@ def _seed(previous: Path, bundle: Path, kept: set[str]) -> bool:
     most of it is Pagefind's own reading of the pages. A kept page's fragment is the one it would
     make: the same bytes at the same URL. Not after two pages' checksums began alike (Pagefind
     then lengthens one's name, by the order it read them in), so not from such a bundle."""
-    urls = {"/" + rel.replace("index.html", "") for rel in kept}  # Pagefind's URL of a page (its build_url)
+    urls = {_url(rel) for rel in kept}
     try:
         names = sorted(os.listdir(previous / "fragment")) if kept else []
     except OSError:
@@ -429,6 +429,11 @@ def _seed(previous: Path, bundle: Path, kept: set[str]) -> bool:
         except (OSError, zlib.error, ValueError):  # a fragment gone or unreadable: Pagefind makes it
             continue
     return seeded > 0
+
+
+def _url(rel: str) -> str:
+    """Pagefind's URL of a page (its build_url): a folder's index.html is the folder."""
+    return "/" + (rel[:-len("index.html")] if rel == "index.html" or rel.endswith("/index.html") else rel)
 
 
 def _one_fragment_a_page(files: dict[str, bytes]) -> bool:

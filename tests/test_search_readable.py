@@ -385,11 +385,14 @@ def test_seed_links_the_fragments_of_the_kept_pages_only(tmp_path):
     previous = tmp_path / "previous"
     (previous / "fragment").mkdir(parents=True)
     for name, data in [("en_1111111", fragment("/a/")), ("en_2222222", fragment("/b/")),
-                       ("en_3333333", fragment("/c.html")), ("en_4444444", b"not gzip")]:
+                       ("en_3333333", fragment("/c.html")), ("en_4444444", b"not gzip"),
+                       ("en_5555555", fragment("/f/findex.html")), ("en_6666666", fragment("/"))]:
         (previous / "fragment" / f"{name}.pf_fragment").write_bytes(data)
-    assert search._seed(previous, tmp_path / "bundle", {"a/index.html", "c.html", "d/index.html"})
+    kept = {"a/index.html", "c.html", "d/index.html", "f/findex.html", "index.html"}  # Pagefind's URLs, as tried
+    assert search._seed(previous, tmp_path / "bundle", kept)
     linked = sorted((tmp_path / "bundle" / "fragment").iterdir())
-    assert [p.name for p in linked] == ["en_1111111.pf_fragment", "en_3333333.pf_fragment"]
+    assert [p.name for p in linked] == ["en_1111111.pf_fragment", "en_3333333.pf_fragment", "en_5555555.pf_fragment",
+                                        "en_6666666.pf_fragment"]
     assert linked[0].samefile(previous / "fragment" / "en_1111111.pf_fragment")
     assert not search._seed(previous, tmp_path / "none", set())
     assert not search._seed(tmp_path / "missing", tmp_path / "none", {"a/index.html"})
