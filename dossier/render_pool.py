@@ -15,14 +15,13 @@ import os
 import pickle
 import queue
 import signal
+import socket
+import struct
 import threading
-from collections import deque
-from multiprocessing.connection import Connection
 from typing import Any, Callable, Iterator, Sequence
 
 MIN_COST = 400_000  # below this much work (about 40 explainers' text), one process is faster
-CHUNKS_PER_WORKER = 16  # small enough chunks to even out, large enough to keep the pipe quiet
-AHEAD = 4  # chunks a worker is given at a time: it has some waiting while this process is busy
+CHUNKS_PER_WORKER = 16  # small enough chunks to even out at the end, large enough to keep the socket quiet
 
 _job: Callable[[Sequence[Any]], list[Any]] | None = None
 _tasks: Sequence[Any] = ()
@@ -62,100 +61,114 @@ def stream(job: Callable[[Sequence[Any]], list[Any]], tasks: Sequence[Any],
 def _shared(chunks: list[tuple[int, int]], helpers: int) -> Iterator[Any]:
     """The chunks' results in order, computed by this process and `helpers` forked workers.
 
-    A worker is given AHEAD chunks, and another for each it returns. This process takes the
-    next chunk nobody has whenever the chunk due next is not done, and waits only when every
-    chunk is taken. A thread for each worker reads its results as they come: a worker sending one
-    bigger than the pipe holds would otherwise wait, idle, until this process is done with
-    its own chunk.
+    Whoever is free takes the next chunk: a thread for each worker gives it one as soon as it
+    is done with the last, and this process takes one whenever the chunk due next is not
+    done; it waits only when every chunk is taken. The thread reads a result in one call that
+    lets go of the interpreter until the whole result is in (`_exactly`): read piece by piece,
+    each piece would wait its turn for the interpreter while this process renders, and the
+    worker with it.
     """
-    context = multiprocessing.get_context("fork")
-    given: dict[Connection, deque[int]] = {}
-    arrived: queue.SimpleQueue[tuple[Connection, bytes | None]] = queue.SimpleQueue()
-    processes, readers = [], []
+    lock = threading.Lock()
+    order = iter(range(len(chunks)))
+
+    def claim() -> int | None:
+        with lock:
+            return next(order, None)
+
+    arrived: queue.SimpleQueue[tuple[int | None, bytearray | None]] = queue.SimpleQueue()
     done: dict[int, list[Any]] = {}
-    taken = due = 0
 
-    def give(conn: Connection) -> None:
-        nonlocal taken
-        if taken < len(chunks):
-            conn.send(chunks[taken])
-            given[conn].append(taken)
-            taken += 1
-
-    def take(block: bool) -> None:
-        try:
-            conn, data = arrived.get(block)
-        except queue.Empty:
-            return
-        if data is None:
+    def receive(number: int | None, data: bytearray | None) -> None:
+        if number is None or data is None:
             raise ChildProcessError("a rendering worker ended unexpectedly")
         ok, result = pickle.loads(data)
         if not ok:
             raise result
-        done[given[conn].popleft()] = result
-        give(conn)
+        done[number] = result
 
+    processes, feeders, ends = [], [], []
     try:
         for _ in range(helpers):
-            ours, theirs = context.Pipe()
-            process = context.Process(target=_work, args=(theirs, [ours, *given]), daemon=True)
+            ours, theirs = socket.socketpair()
+            ends.append(ours)
+            process = multiprocessing.get_context("fork").Process(target=_work, args=(theirs, ends), daemon=True)
             process.start()
             theirs.close()
             processes.append(process)
-            given[ours] = deque()
-            readers.append(threading.Thread(target=_read, args=(ours, arrived), daemon=True))
-            readers[-1].start()
-            for _ in range(AHEAD):
-                give(ours)
+            feeders.append(threading.Thread(target=_feed, args=(ours, chunks, claim, arrived), daemon=True))
+            feeders[-1].start()
+        due = 0
         while due < len(chunks):
             while not arrived.empty():
-                take(block=False)
+                receive(*arrived.get())
             if due in done:
                 yield from done.pop(due)
                 due += 1
-            elif taken < len(chunks):
-                taken += 1
-                done[taken - 1] = _run_chunk(chunks[taken - 1])
+            elif (number := claim()) is not None:
+                done[number] = _run_chunk(chunks[number])
             else:
-                take(block=True)
+                receive(*arrived.get())
     finally:
         for process in processes:
             process.terminate()  # one waiting for a chunk or at work: not needed any more
             process.join()
-        for conn in given:
-            conn.close()
-        for reader in readers:
-            reader.join()
+        for feeder in feeders:
+            feeder.join()
+        for end in ends:
+            end.close()
 
 
-def _read(conn: Connection, arrived: "queue.SimpleQueue[tuple[Connection, bytes | None]]") -> None:
-    """Pass on each message from a worker as it comes; None once its pipe is closed."""
+def _feed(end: socket.socket, chunks: list[tuple[int, int]], claim: Callable[[], int | None],
+          arrived: "queue.SimpleQueue[tuple[int | None, bytearray | None]]") -> None:
+    """Give a worker the next chunk nobody has, as long as there is one, and pass on its
+    result, pickled; None for it if the worker ended."""
+    number = None
     try:
-        while True:
-            arrived.put((conn, conn.recv_bytes()))
+        while (number := claim()) is not None:
+            end.sendall(_BOUNDS.pack(*chunks[number]))
+            arrived.put((number, _exactly(end, int.from_bytes(_exactly(end, 8), "little"))))
     except (EOFError, OSError):
-        arrived.put((conn, None))
+        arrived.put((number, None))
 
 
-def _work(conn: Connection, others: list[Connection]) -> None:
-    """A worker: the result of each chunk it is given, until the pipe closes. It closes its
-    copies of the parent's ends: the pipe then closes when the parent ends, however it ends."""
+def _work(end: socket.socket, parents: list[socket.socket]) -> None:
+    """A worker: the result of each chunk it is given, until its socket closes. It closes its
+    copies of the parent's ends: the socket then closes when the parent ends, however it ends."""
     _worker_signals()
-    for other in others:
+    for other in parents:
         other.close()
     while True:
         try:
-            bounds = conn.recv()
-        except EOFError:
+            bounds = _BOUNDS.unpack(_exactly(end, _BOUNDS.size))
+        except (EOFError, OSError):
             return
         try:
-            reply = (True, _run_chunk(bounds))
-        except Exception as exc:  # noqa: BLE001 - re-raised in the parent
-            reply = (False, exc)
+            data = pickle.dumps((True, _run_chunk(bounds)), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - raised in the parent
+            try:
+                data = pickle.dumps((False, exc))
+            except Exception:  # noqa: BLE001 - an error that cannot be pickled
+                data = pickle.dumps((False, RuntimeError(f"a rendering worker failed: {exc!r}")))
         try:
-            conn.send(reply)
-        except Exception as exc:  # noqa: BLE001 - a result or an error that cannot be pickled
-            conn.send((False, RuntimeError(f"a rendering worker could not send its result: {exc!r}")))
+            end.sendall(len(data).to_bytes(8, "little"))
+            end.sendall(data)
+        except OSError:  # the parent is gone
+            return
+
+
+_BOUNDS = struct.Struct("<qq")  # a chunk's (start, end), as a worker is given it
+
+
+def _exactly(end: socket.socket, size: int) -> bytearray:
+    """The next `size` bytes from the socket, read without the interpreter's lock (MSG_WAITALL)."""
+    data = bytearray(size)
+    view, got = memoryview(data), 0
+    while got < size:
+        n = end.recv_into(view[got:], size - got, socket.MSG_WAITALL)
+        if n == 0:
+            raise EOFError
+        got += n
+    return data
 
 
 def _worker_signals() -> None:
