@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 
 import pytest
 
@@ -22,7 +23,8 @@ def two_cores(monkeypatch):
 def test_results_come_in_task_order_from_this_process_and_a_worker(two_cores):
     parent = os.getpid()
 
-    def job(chunk):  # each result bigger than a pipe holds: a worker's reply must be read as it comes
+    def job(chunk):  # each result bigger than a socket holds: a worker's reply must be read as it comes
+        time.sleep(0.005)  # long enough for either process to take a chunk while the other works
         return [(n, os.getpid(), bytes(100_000)) for n in chunk]
 
     results = render_pool.run(job, list(range(300)))
