@@ -36,7 +36,7 @@ def workers() -> int:
 
 def run(job: Callable[[Sequence[Any]], list[Any]], tasks: Sequence[Any],
         cost: Callable[[Any], int] = lambda task: 10_000) -> list[Any]:
-    """job(tasks), computed in chunks by worker processes when that pays; results in task order."""
+    """job(tasks), computed in chunks by this process and forked workers when that pays; results in task order."""
     return list(stream(job, tasks, cost))
 
 
@@ -126,7 +126,7 @@ def _feed(end: socket.socket, chunks: list[tuple[int, int]], claim: Callable[[],
     try:
         while (number := claim()) is not None:
             end.sendall(_BOUNDS.pack(*chunks[number]))
-            arrived.put((number, _exactly(end, int.from_bytes(_exactly(end, 8), "little"))))
+            arrived.put((number, _exactly(end, *_SIZE.unpack(_exactly(end, _SIZE.size)))))
     except (EOFError, OSError):
         arrived.put((number, None))
 
@@ -150,13 +150,14 @@ def _work(end: socket.socket, parents: list[socket.socket]) -> None:
             except Exception:  # noqa: BLE001 - an error that cannot be pickled
                 data = pickle.dumps((False, RuntimeError(f"a rendering worker failed: {exc!r}")))
         try:
-            end.sendall(len(data).to_bytes(8, "little"))
+            end.sendall(_SIZE.pack(len(data)))
             end.sendall(data)
         except OSError:  # the parent is gone
             return
 
 
 _BOUNDS = struct.Struct("<qq")  # a chunk's (start, end), as a worker is given it
+_SIZE = struct.Struct("<q")  # the length of the pickled result that follows it
 
 
 def _exactly(end: socket.socket, size: int) -> bytearray:
