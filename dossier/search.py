@@ -327,7 +327,8 @@ def shards_file(folders: list[str]) -> bytes:
 
 def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: bool,
                  stop: threading.Event | None = None, meanwhile: Callable[[], Any] | None = None,
-                 kept: dict[str, set[str]] | None = None) -> dict[str, bytes]:
+                 kept: dict[str, set[str]] | None = None,
+                 each: Callable[[dict[str, bytes]], None] | None = None) -> dict[str, bytes]:
     """The bundles of the shards `wanted` (folder -> its pages), by their paths under OUT.
 
     `site` is the next site as assembled. With `whole`, the one shard is every page of it,
@@ -339,6 +340,10 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
 
     `kept` names, by shard, the pages whose bytes are those the shard's bundle in OUT was made
     from: their fragments are given to Pagefind as made (`_seed`).
+
+    `each`, if given, is handed each shard's bundle in the thread that made it, as soon as it is
+    made, and nothing is returned: the bundles of a clean build at 5,000 explainers are 13,000
+    files, and writing them all after the last Pagefind took 2.8 s with one core idle.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -363,7 +368,11 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
             if not whole:  # now, beside the other Pagefinds: all at the end, it took 1 s at 5,000 explainers
                 shutil.rmtree(source, ignore_errors=True)
             first = folder == f"{BUNDLE}/"
-            return {folder + rel: data for rel, data in files.items() if first or MERGED_FILES.fullmatch(rel)}
+            files = {folder + rel: data for rel, data in files.items() if first or MERGED_FILES.fullmatch(rel)}
+            if each is None:
+                return files
+            each(files)
+            return {}
 
         side_by_side = max(1, min(workers(), len(wanted)))
         with ThreadPoolExecutor(max_workers=side_by_side) as pool:

@@ -256,3 +256,25 @@ def test_ctrl_c_while_search_shards_are_indexed_ends_their_pagefinds_at_once(tmp
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)
     assert not list(tmp_path.glob(".out.building-search*"))
+
+
+def test_each_search_shard_is_handed_over_while_the_others_are_still_indexed(tmp_path, monkeypatch):
+    """A shard's bundle goes to `each` as soon as its Pagefind ends, not after the last one:
+    shard b's stand-in waits for a's bundle to have been handed over, and gives up after 20 s."""
+    from dossier import search
+
+    handed = tmp_path / "a-handed-over"
+    site = two_shard_site(tmp_path, monkeypatch,
+                          'mkdir -p "$4/index" && echo "$2" > "$4/index/shard"\n'
+                          f'if [ -e "$2/b" ]; then for n in $(seq 200); do [ -e {handed} ] && exit 0; sleep 0.1; done; fi\n')
+    got = []
+
+    def each(files):
+        got.append(sorted(files))
+        if "pagefind/index/shard" in files:
+            handed.touch()
+
+    began = time.monotonic()
+    assert search.index_shards(site, tmp_path / "out", TWO_SHARDS, whole=False, each=each) == {}
+    assert time.monotonic() - began < 10
+    assert got == [["pagefind/index/shard"], ["pagefind/part-1/index/shard"]]
