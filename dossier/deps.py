@@ -21,7 +21,7 @@ import hashlib
 import io
 import operator
 import pickle
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from .markup import Target
 from .model import Actor, Alias, Body, Card, Explainer, PartialDate, Relation, SlugRef, Source
@@ -36,6 +36,8 @@ _KEYS: dict[type, Callable[[Any], Key]] = {
     kind: (lambda o, name=name: (name, o.output)) if kind is Page else (lambda o, name=name: (name, o.slug))
     for kind, name in _KINDS.items()
 }
+
+T = TypeVar("T")
 
 
 def key_of(obj: Any) -> Key | None:
@@ -153,6 +155,21 @@ class Recorder:
 
     def start(self) -> None:
         self.reads = {}
+
+    def apart(self, make: Callable[[], T]) -> tuple[T, Reads]:
+        """What make() returns and the reads it made, noted apart: those noted before go on after."""
+        outer, self.reads = self.reads, {}
+        try:
+            made = make()
+        finally:
+            inner, self.reads = self.reads, outer
+        return made, {key: frozenset(attributes) for key, attributes in inner.items()}
+
+    def replay(self, reads: Reads) -> None:
+        """Note these reads (of a layout's output made once and used again)."""
+        if self.reads is not None:
+            for key, attributes in reads.items():
+                self.reads.setdefault(key, set()).update(attributes)
 
     def stop(self) -> Reads:
         reads, self.reads = self.reads or {}, None

@@ -56,6 +56,7 @@ class BodyRenderer:
         self.rendered = 0
         self.new_reads: list[Reads] = []  # of the bodies rendered (deps.Fields.table)
         self._claims: dict[str, bytes] = {}
+        self._embedded: dict[str, tuple[str, Reads]] = {}  # card slug -> its partial's HTML and reads (_embed)
         self._task: tuple[Problems, dict[str, bytes]] | None = None
 
     def render_all(self, problems: Problems) -> dict[tuple[str, str], Rendered]:
@@ -127,11 +128,24 @@ class BodyRenderer:
         return results
 
     def _embed(self, slug: str) -> str:
+        """A card's partial, made once a build (a card is embedded by three explainers on average),
+        its reads noted by every body that embeds it. One with a layout error is made each time,
+        so each body reports it."""
         problems, embeds = self._task
         claim = self.bodies[("card", slug)].html
         embeds[slug] = checksum(claim.encode())
-        return render.render_partial(self.env, "partials/card.html", problems, self.root,
-                                     card=self.content.cards[slug], claim=claim, heading_level=3)
+        made = self._embedded.get(slug)
+        if made is None:
+            found = Problems()
+            made = self.recorder.apart(lambda: render.render_partial(
+                self.env, "partials/card.html", found, self.root, card=self.content.cards[slug], claim=claim,
+                heading_level=3))
+            problems.extend(found.items)
+            if not found.items:
+                self._embedded[slug] = made
+        html, reads = made
+        self.recorder.replay(reads)
+        return html
 
 
 def _said(rendered: Rendered) -> dict[str, bytes | None]:

@@ -126,6 +126,21 @@ def test_card_claim_edit_renders_only_the_pages_that_show_it(site, tmp_path):
     assert rendered == len(changed)
 
 
+def test_a_card_source_edit_renders_every_explainer_that_embeds_the_card(site, tmp_path):
+    """The card partial is made once a build for all the bodies that embed the card: each of
+    them must still note what it read, or the second would keep the old source."""
+    build(site)
+    before = tree_digest(site / "site")
+    edit(site / "content" / "cards" / "putin-xi-beijing-meeting.yml", "name: Explainers desk reporting",
+         "name: Explainers desk reporting, Moscow")
+    build(site)
+    after = assert_same_as_clean(site, tmp_path)
+    changed = changed_pages(before, after)
+    for explainer in ("putin-visits-pyongyang", "russia-courts-sanctioned-partners"):
+        page = (site / "site" / "explainers" / explainer / "index.html").read_text()
+        assert f"explainers/{explainer}/index.html" in changed and "Explainers desk reporting, Moscow" in page
+
+
 def test_explainer_paragraph_edit(site, tmp_path):
     build(site)
     before = tree_digest(site / "site")
