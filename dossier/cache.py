@@ -78,6 +78,7 @@ class Core:
     base_path: str = "/"
     mirror: str = ""  # token of the mirror that matches `outputs`
     folders: dict[str, tuple] = field(default_factory=dict)  # output folders' (mtime, ctime)
+    format: int = FORMAT  # of these records: another's outputs are not read (BuildCache.start)
 
 
 class Store:
@@ -274,10 +275,17 @@ class BuildCache:
         return checksum
 
     def start(self, epoch: bytes) -> None:
-        """Keep what was recorded only if it was made by this code, layouts and options."""
+        """Keep what was recorded only if it was made by this code, layouts and options.
+
+        But for the records of the files in OUT (and of their mirror), which only tell whether a
+        file is still as it was written: a layout's edit then writes only the files that came out
+        different, beside the mirror, instead of a whole new site and deleting the old one."""
         self.fresh = self.core.epoch != epoch
         if self.fresh:
-            self.core = Core(stats=self.core.stats)
+            old = self.core
+            self.core = Core(stats=old.stats)
+            if vars(old).get("format") == FORMAT:  # outputs recorded as this code records them
+                self.core.outputs, self.core.mirror, self.core.folders = old.outputs, old.mirror, old.folders
         self.core.epoch = epoch
 
     def unchanged(self, inputs: dict[str, bytes], today: dt.date) -> bool:

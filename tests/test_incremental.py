@@ -194,6 +194,23 @@ def test_a_layout_change_renders_everything_again(site, tmp_path):
     assert build(site) == (0, total)
 
 
+def test_a_layout_edit_writes_only_the_files_that_came_out_different(site, tmp_path):
+    """Every page is rendered again, but a file whose bytes stayed is still the very file it was
+    (its inode): the build writes the files that changed, not a whole new site."""
+    def files() -> dict[str, int]:
+        return {p.relative_to(site / "site").as_posix(): p.stat().st_ino for p in (site / "site").rglob("*") if p.is_file()}
+
+    total, _ = build(site)
+    before, inodes = tree_digest(site / "site"), files()
+    edit(site / "layouts" / "actor.html", '<header class="actor-header">', '<header class="actor-header edited">')
+    assert build(site) == (total, 0)
+    after, now = assert_same_as_clean(site, tmp_path), files()
+    different = {rel for rel in before.keys() & after.keys() if before[rel] != after[rel]}
+    rewritten = {rel for rel in inodes.keys() & now.keys() if inodes[rel] != now[rel]}
+    assert "actors/kim-jong-un/index.html" in different and "explainers/putin-visits-pyongyang/index.html" not in different
+    assert rewritten == different
+
+
 def test_an_asset_edit_renders_only_the_pages_that_name_it(site, tmp_path):
     total, _ = build(site)
     style = site / "assets" / "style.css"
