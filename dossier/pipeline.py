@@ -421,8 +421,12 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
         # while the next Pagefinds run: Pagefind's threads go straight on to the next shard
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundles") as putting:
             puts = []
-            search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1, stop=options.stop,
-                                meanwhile=meanwhile, kept=kept, each=lambda files: puts.append(putting.submit(put, files)))
+            try:
+                search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1, stop=options.stop,
+                                    meanwhile=meanwhile, kept=kept, each=lambda files: puts.append(putting.submit(put, files)))
+            except BaseException:  # the build is abandoned: no use putting the rest
+                putting.shutdown(cancel_futures=True)
+                raise
         for done in puts:
             done.result()  # an error writing one is raised here
     if shards:
