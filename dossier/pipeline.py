@@ -376,8 +376,6 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     Returns the checksum of the pages each shard was made from, and whether the index is
     behind them: with Options.search off, the last index is kept (if there is one) and made later.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from . import search
 
     html = [p.output for p in pages if p.output.endswith(".html")]
@@ -413,22 +411,12 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
         kept = {folder: _kept(writer, shard, last.get(folder)) or set() for folder, shard in wanted.items()
                 if folder in keepable}
 
-        def put(files: dict[str, bytes]) -> None:
+        def put(files: dict[str, bytes]) -> None:  # each shard's bundle, as soon as it is made
             for rel, data in files.items():
                 writer.put(rel, data)
 
-        # a shard's bundle is put in the next site by a thread of its own as soon as it is made,
-        # while the next Pagefinds run: Pagefind's threads go straight on to the next shard
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundles") as putting:
-            puts = []
-            try:
-                search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1, stop=options.stop,
-                                    meanwhile=meanwhile, kept=kept, each=lambda files: puts.append(putting.submit(put, files)))
-            except BaseException:  # the build is abandoned: no use putting the rest
-                putting.shutdown(cancel_futures=True)
-                raise
-        for done in puts:
-            done.result()  # an error writing one is raised here
+        search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1,
+                            stop=options.stop, meanwhile=meanwhile, kept=kept, each=put)
     if shards:
         writer.put(search.SHARDS_FILE, search.shards_file(list(shards)))
     return made_from, False

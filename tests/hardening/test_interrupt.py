@@ -278,3 +278,17 @@ def test_each_search_shard_is_handed_over_while_the_others_are_still_indexed(tmp
     assert search.index_shards(site, tmp_path / "out", TWO_SHARDS, whole=False, each=each) == {}
     assert time.monotonic() - began < 10
     assert got == [["pagefind/index/shard"], ["pagefind/part-1/index/shard"]]
+
+
+def test_an_error_handing_a_search_shard_over_fails_the_index(tmp_path, monkeypatch):
+    """`each` runs in a thread of its own: an error there (a full disk) is not lost with it."""
+    from dossier import search
+
+    site = two_shard_site(tmp_path, monkeypatch, 'mkdir -p "$4/index" && echo "$2" > "$4/index/shard"\n')
+
+    def each(files):
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        search.index_shards(site, tmp_path / "out", TWO_SHARDS, whole=False, each=each)
+    assert not list(tmp_path.glob(".out.building-search*"))
