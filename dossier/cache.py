@@ -7,7 +7,8 @@ One folder per output folder (`.cache/dossier/<id>/`) holds
 - `mirror/`, a hard-linked twin of the output folder that output.py updates and swaps in.
 
 The epoch is a checksum of the generator's code, the layouts, the assets, site.yml and the
-build options (the search shard size too): when it differs, nothing recorded is used. Input
+build options (the search shard size too): when it differs, nothing recorded is used but the
+output files' records, which only tell whether a file in OUT is still as it was written. Input
 checksums are content hashes; a file's stat (size, mtime, ctime, inode) only saves re-reading
 it, and only when it was last changed well before it was hashed (git's rule against racy
 timestamps). A content file's model object is recorded under the checksum of its bytes, so a file the scan finds
