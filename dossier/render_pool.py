@@ -75,10 +75,12 @@ def _shared(chunks: list[tuple[int, int]], helpers: int) -> Iterator[Any]:
         with lock:
             return next(order, None)
 
-    arrived: queue.SimpleQueue[tuple[int | None, bytearray | None]] = queue.SimpleQueue()
+    arrived: queue.SimpleQueue[tuple[int | None, bytearray | BaseException | None]] = queue.SimpleQueue()
     done: dict[int, list[Any]] = {}
 
-    def receive(number: int | None, data: bytearray | None) -> None:
+    def receive(number: int | None, data: bytearray | BaseException | None) -> None:
+        if isinstance(data, BaseException):
+            raise data
         if number is None or data is None:
             raise ChildProcessError("a rendering worker ended unexpectedly")
         ok, result = pickle.loads(data)
@@ -119,9 +121,10 @@ def _shared(chunks: list[tuple[int, int]], helpers: int) -> Iterator[Any]:
 
 
 def _feed(end: socket.socket, chunks: list[tuple[int, int]], claim: Callable[[], int | None],
-          arrived: "queue.SimpleQueue[tuple[int | None, bytearray | None]]") -> None:
+          arrived: "queue.SimpleQueue[tuple[int | None, bytearray | BaseException | None]]") -> None:
     """Give a worker the next chunk nobody has, as long as there is one, and pass on its
-    result, pickled; None for it if the worker ended."""
+    result, pickled; None for it if the worker ended, and any other error this thread meets
+    (no memory for a result): the build's thread waits for what comes here, so it must come."""
     number = None
     try:
         while (number := claim()) is not None:
@@ -129,6 +132,8 @@ def _feed(end: socket.socket, chunks: list[tuple[int, int]], claim: Callable[[],
             arrived.put((number, _exactly(end, *_SIZE.unpack(_exactly(end, _SIZE.size)))))
     except (EOFError, OSError):
         arrived.put((number, None))
+    except BaseException as exc:  # noqa: BLE001 - raised in the build's thread
+        arrived.put((number, exc))
 
 
 def _work(end: socket.socket, parents: list[socket.socket]) -> None:

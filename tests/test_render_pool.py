@@ -60,6 +60,36 @@ def test_a_worker_that_dies_fails_the_job_rather_than_hang_it(two_cores):
     assert multiprocessing.active_children() == []
 
 
+def test_a_result_this_process_cannot_take_in_fails_the_job_rather_than_hang_it(two_cores, monkeypatch):
+    """Reading a worker's result can fail here too (no memory for a 40 MB result at 20,000
+    explainers): the job gets that error. Run in a thread, so that a hang fails the test."""
+    import threading
+
+    read = render_pool._exactly
+
+    def short_of_memory(end, size):
+        if size > 1_000 and os.getpid() == parent:  # a result, read by this process's thread
+            raise MemoryError("no room for a result")
+        return read(end, size)
+
+    parent = os.getpid()
+    monkeypatch.setattr(render_pool, "_exactly", short_of_memory)
+    raised = []
+
+    def run():
+        try:
+            render_pool.run(lambda chunk: [bytes(10_000) for _ in chunk], list(range(300)))
+        except BaseException as exc:  # noqa: BLE001 - what the caller would get
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "the job hung"
+    assert len(raised) == 1 and isinstance(raised[0], MemoryError)
+    assert multiprocessing.active_children() == []
+
+
 def test_a_stream_left_early_ends_its_workers(two_cores):
     stream = render_pool.stream(lambda chunk: list(chunk), list(range(300)))
     assert next(stream) == 0
