@@ -128,7 +128,7 @@ class BodyRenderer:
         return results
 
     def _embed(self, slug: str) -> str:
-        """A card's partial, made once a build (a card is embedded by three explainers on average),
+        """A card's partial, made once a build (the benchmark's cards are embedded three times on average),
         its reads noted by every body that embeds it. One with a layout error is made each time,
         so each body reports it."""
         problems, embeds = self._task
