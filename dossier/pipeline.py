@@ -297,6 +297,8 @@ class BodyStep:
         the build's scan (which would have made it render every page) renders every page too."""
         from . import render_pages
 
+        if not self.cache.pages.data:  # no page has a record (a clean build): every page renders,
+            return [None] * len(pages)  # and its render job takes its shape, on every core (render_pages)
         before = last.plan.outputs if last is not None and last.assets == self.assets else None
         shapes = render_pages.shapes(pages, self.assets, before, self.cache.pages, planned.unplanned)
         for page, shape in zip(pages, shapes):
@@ -316,7 +318,13 @@ class BodyStep:
                 shapes[n] = render_pages.shapes([pages[n]], self.assets)[0]
                 self.fields.add(pages[n], shapes[n])  # the page, no longer its stand-in
         self.pages_rendered = len(todo)
-        return render_pages.PageRenderer(self.env, self.recorder, self.root).render(pages, todo, problems)
+        unshaped = {n for n in todo if shapes[n] is None}
+        made = render_pages.PageRenderer(self.env, self.recorder, self.root, self.assets, unshaped)
+        for n, data, reads, shape in made.render(pages, todo, problems):
+            if n in unshaped:
+                shapes[n] = shape
+                self.fields.add(pages[n], shape or b"")
+            yield n, data, reads
 
     def fields_table(self, records: dict[str, PageRecord]) -> dict:
         """The attribute record for the next build: the last one's, with what was made again read anew."""

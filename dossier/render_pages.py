@@ -33,7 +33,9 @@ def shapes(pages: list[Page], assets: bytes | None = b"", before: dict[str, Page
     Digested in this process, not by forked workers: a digest is cheap, but a worker reading
     every page's plan copies most of the build's memory (written reference counts). An edit at
     20,000 explainers peaked at 5.5 GB with workers and 4.2 GB without, and its digests took
-    6.3 s (11.8 s of CPU time) with two workers, 6.1 s without.
+    6.3 s (11.8 s of CPU time) with two workers, 6.1 s without. A clean build is another matter:
+    every page renders, its plan read by whichever process renders it, which digests it then
+    (PageRenderer).
     """
     found: list[bytes | None] = [None] * len(pages)
     if (before or kept) and records is not None:
@@ -60,22 +62,32 @@ def stale(pages: list[Page], page_shapes: list[bytes | None], records: Store, fi
 
 
 class PageRenderer:
-    def __init__(self, env, recorder: Recorder, root: Path):
+    """Renders pages; with each of the pages numbered in `unshaped`, its shape too.
+
+    A clean build's pages have no shape yet, and each is rendered: its job digests it (in a
+    forked worker that reads the page's plan anyway to render it), so the digests share the
+    cores as the rendering does, instead of taking one core while the other sits idle.
+    """
+
+    def __init__(self, env, recorder: Recorder, root: Path, assets: bytes | None = b"",
+                 unshaped: set[int] | frozenset[int] = frozenset()):
         self.env, self.recorder, self.root = env, recorder, root
+        self.assets, self.unshaped = assets, unshaped
         self.pages: list[Page] = []
 
     def render(self, pages: list[Page], numbers: list[int], problems: Problems) -> Iterator[tuple]:
-        """(page number, bytes or None after a layout error, what its layouts read), in page order.
+        """(page number, bytes or None after a layout error, what its layouts read, its shape if
+        unshaped else None), in page order.
 
         Yielded as they are made, so that they can be written without holding a whole site.
         """
         self.pages = pages
         results = render_pool.stream(self._render, numbers, cost=lambda n: 3_000)
-        for n, (data, reads, found) in zip(numbers, results):
+        for n, (data, reads, found, shape) in zip(numbers, results):
             problems.extend(found)
-            yield n, data, reads
+            yield n, data, reads, shape
 
-    def _render(self, numbers: list[int]) -> list[tuple[bytes | None, dict, list[Problem]]]:
+    def _render(self, numbers: list[int]) -> list[tuple[bytes | None, dict, list[Problem], bytes | None]]:
         results = []
         for n in numbers:
             found = Problems()
@@ -84,5 +96,6 @@ class PageRenderer:
                 data = render.render_page(self.env, self.pages[n], found, self.root)
             finally:
                 reads = self.recorder.stop()
-            results.append((data, reads, found.items))
+            shape = shapes([self.pages[n]], self.assets)[0] if n in self.unshaped else None
+            results.append((data, reads, found.items, shape))
         return results
