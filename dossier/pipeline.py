@@ -307,7 +307,8 @@ class BodyStep:
 
     def render_pages(self, pages: list[Page], shapes: list, intact, problems: Problems, planned: Any):
         """(page number, bytes, reads) of every page whose record does not hold any more; a
-        stand-in among them is planned first (reuse.Record)."""
+        stand-in among them is planned first (reuse.Record). A page with no shape yet (a clean
+        build's) gets the one its job digested, in `shapes`, before it is yielded."""
         from . import render_pages
 
         todo = render_pages.stale(pages, shapes, self.cache.pages, self.fields, intact)
