@@ -167,7 +167,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                                                              related=index.related),
                                                        (bodies.assets, record_of(planned, tokened()))))
         writer.mirror_ahead()
-        searched, behind = index_search(writer, pages, records, options, cache, meanwhile=record)
+        searched, behind = index_search(writer, records, options, cache, meanwhile=record)
         outputs = writer.commit()
     except BaseException:
         writer.abort()
@@ -375,7 +375,7 @@ def write_pages(writer: output.Writer, pages: list[Page], shapes: list, rendered
     return records
 
 
-def index_search(writer: output.Writer, pages: list[Page], records: dict[str, PageRecord], options: Options,
+def index_search(writer: output.Writer, records: dict[str, PageRecord], options: Options,
                  cache: BuildCache, meanwhile: Callable[[], Any] | None = None) -> tuple[dict[str, bytes], bool]:
     """Step 6: Pagefind's index of the pages, each shard made again only if one of its pages
     changed where Pagefind reads it.
@@ -387,8 +387,8 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     """
     from . import search
 
-    html = [p.output for p in pages if p.output.endswith(".html")]
-    shards = search.shards([rel for rel in html if records[rel].marked] or html)
+    shards = _shards(records)
+    previous = functools.cache(lambda: _shards(cache.pages.data))  # the last build's, by its records
     made_from = {folder: _pages_digest(writer.new, shard) for folder, shard in shards.items()}
     last: dict[str, bytes] = cache.core.search or {}
     before: dict[str, list[str]] = {}
@@ -406,7 +406,7 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     ask = search.ASK_MOST
     for folder, shard in shards.items():
         pages = changed[folder] = (None if folder not in keepable else {} if last.get(folder) == made_from[folder]
-                                   else _read_changes(writer, shard, last.get(folder), ask))
+                                   else _read_changes(writer, shard, last.get(folder), previous().get(folder), ask))
         ask -= len(pages or ())
     doubtful = {rel: both for pages in changed.values() for rel, both in (pages or {}).items()}
     if doubtful and not search.same_index(options.out, {rel: was for rel, (was, _) in doubtful.items()},
@@ -417,7 +417,8 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
         for rel in before[folder]:
             writer.keep(rel)
     if wanted:
-        kept = {folder: _kept(writer, shard, last.get(folder)) or set() for folder, shard in wanted.items()
+        kept = {folder: _kept(writer, shard, last.get(folder), previous().get(folder)) or set()
+                for folder, shard in wanted.items()
                 if folder in keepable}
 
         def put(files: dict[str, bytes]) -> None:  # each shard's bundle, as soon as it is made
@@ -431,7 +432,7 @@ def index_search(writer: output.Writer, pages: list[Page], records: dict[str, Pa
     return made_from, False
 
 
-def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None,
+def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None, held: list[str] | None,
                   most: int) -> dict[str, tuple[bytes, bytes]] | None:
     """The shard's pages that changed where Pagefind may read them (search.readable), each with
     its bytes in the previous site and in the next, if it can still be told whether Pagefind
@@ -447,8 +448,8 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None,
     """
     from .search import only_a_link_changed, readable, words
 
-    stayed = _kept(writer, shard, made)
-    if stayed is None or any(rel not in writer.records for rel in shard):
+    stayed = _kept(writer, shard, made, held)
+    if stayed is None or set(shard) != set(held or ()):  # a page came or went: Pagefind must see it
         return None
     changes = {}
     for rel in shard:
@@ -467,22 +468,31 @@ def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None,
     return changes
 
 
-def _kept(writer: output.Writer, shard: list[str], made: bytes | None) -> set[str] | None:
+def _kept(writer: output.Writer, shard: list[str], made: bytes | None, held: list[str] | None) -> set[str] | None:
     """The shard's pages whose bytes are those its bundle in the previous site was made from
-    (`made` is its checksum); None if that bundle was not made from the previous site's pages
-    that are still in the shard: the shard lost a page, or the index is older than the site."""
+    (`made` is its checksum); None if that bundle was not made from the pages the shard `held`
+    in the previous site, as they were there (the index is older than the site). A page gone
+    from the shard (an explainer withdrawn) leaves the others' fragments to seed Pagefind."""
     old = writer.records
-    was = [rel for rel in shard if rel in old]
-    if made is None or _pages_digest(old, was) != made:
+    if made is None or held is None or any(rel not in old for rel in held) or _pages_digest(old, held) != made:
         return None
-    return {rel for rel in was if writer.new[rel][0] == old[rel][0]}
+    return {rel for rel in shard if rel in old and writer.new[rel][0] == old[rel][0]}
+
+
+def _shards(records: dict[str, PageRecord]) -> dict[str, list[str]]:
+    """A build's search shards, from its page records: its pages marked for search, else every page."""
+    from . import search
+
+    html = [rel for rel in records if rel.endswith(".html")]
+    return search.shards([rel for rel in html if records[rel].marked] or html)
 
 
 def _pages_digest(files: dict[str, output.Record], shard: list[str]) -> bytes:
-    """What a shard's bundle is made from: its pages and their checksums, in files (a site's records)."""
+    """What a shard's bundle is made from: its pages and their checksums, in files (a site's
+    records), in any order (a build cache's records are not in the order of the pages)."""
     from .deps import digest
 
-    return digest([(rel, files[rel][0]) for rel in shard])
+    return digest(sorted((rel, files[rel][0]) for rel in shard))
 
 
 def check_outputs(pages: list[Page], static: dict[str, bytes | Path], problems: Problems) -> None:

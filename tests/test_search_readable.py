@@ -170,13 +170,14 @@ class Edited:
     """The example site (its 32 marked pages in 4 search shards), built, then edited and built
     again with every Pagefind run of the second build noted: the pages it was given."""
 
-    def __init__(self, tmp_path: Path, monkeypatch, change) -> None:
+    def __init__(self, tmp_path: Path, monkeypatch, change, setup=lambda root: None) -> None:
         from dossier import pipeline
 
         monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")
         self.root = root = tmp_path / "root"
         for folder in ("content", "layouts", "assets"):
             shutil.copytree(EXAMPLE.parent / folder, root / folder)
+        setup(root)
         options = pipeline.Options(root=root, out=root / "site")
         self.runs: list[set[str]] = []
         real_run = search.run_pagefind
@@ -188,7 +189,7 @@ class Edited:
         assert len(self.shards) == 4 and sum(map(len, self.shards)) == sum(map(search.marked, before.values()))
         change(root)
         pipeline.build(options)
-        after = {rel: (root / "site" / rel).read_bytes() for rel in before}
+        after = {rel: (root / "site" / rel).read_bytes() if (root / "site" / rel).exists() else b"" for rel in before}
         # the indexed pages that changed where Pagefind reads them, and those of them whose words changed
         self.changed = {rel for pages in self.shards for rel in pages
                         if search.readable(before[rel]) != search.readable(after[rel])}
@@ -349,6 +350,55 @@ def test_an_edit_gives_pagefind_the_fragments_of_the_pages_that_stayed(tmp_path,
     bundles = [folder for folder in (site.root / "site" / search.BUNDLE).glob("**/fragment")]
     [fragments] = [{p.name for p in folder.iterdir()} for folder in bundles if set(seeded[4]) <= {p.name for p in folder.iterdir()}]
     assert len(fragments) == len(shard)
+    assert_same_as_clean(site.root, tmp_path)
+
+
+WITHDRAWN = """---
+title: "A note on Pyongyang's airport"
+dek: "Published for a day, then withdrawn."
+published: 2024-06-20
+authors:
+  - Explainers desk
+actors:
+  - north-korea
+---
+
+## Why it matters now
+
+The airport saw more foreign aircraft in one week than in the month before.
+"""
+
+
+def test_a_withdrawn_page_leaves_pagefind_the_fragments_of_its_shards_other_pages(tmp_path, monkeypatch):
+    """An explainer withdrawn: its shard is made again without it, and given the fragments of
+    the shard's pages that stayed, as an edit's shard is."""
+    from .test_incremental import assert_same_as_clean
+
+    seeded: list[int] = []
+    real_seed = search._seed
+
+    def seed(previous: Path, bundle: Path, kept: set[str]) -> bool:
+        done = real_seed(previous, bundle, kept)
+        seeded.append(len(list((bundle / "fragment").iterdir())) if done else 0)
+        return done
+
+    monkeypatch.setattr(search, "_seed", seed)
+    withdrawn = "explainers/a-note-on-pyongyang/index.html"
+    pages: dict[str, bytes] = {}
+
+    def publish(root: Path) -> None:
+        monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "9")  # 4 shards with it (33 pages) and without (32)
+        (root / "content" / "explainers" / "a-note-on-pyongyang.md").write_text(WITHDRAWN, encoding="utf-8")
+
+    def withdraw(root: Path) -> None:
+        pages.update({p.relative_to(root / "site").as_posix(): p.read_bytes() for p in (root / "site").rglob("*.html")})
+        (root / "content" / "explainers" / "a-note-on-pyongyang.md").unlink()
+
+    site = Edited(tmp_path, monkeypatch, withdraw, setup=publish)
+    [shard] = [shard for shard in site.shards if withdrawn in shard]
+    stayed = {rel for rel in shard - {withdrawn} if (site.root / "site" / rel).read_bytes() == pages[rel]}
+    assert [sorted(run) for run in site.runs if shard - {withdrawn} <= run] == [sorted(shard - {withdrawn})]
+    assert stayed and len(seeded) == len(site.shards) + len(site.runs) and seeded[-len(site.runs):].count(len(stayed)) == 1
     assert_same_as_clean(site.root, tmp_path)
 
 
