@@ -388,7 +388,8 @@ def index_search(writer: output.Writer, records: dict[str, PageRecord], options:
     from . import search
 
     shards = _shards(records)
-    previous = functools.cache(lambda: _shards(cache.pages.data))  # the last build's, by its records
+    last_records = cache.pages.data  # the last build's: `meanwhile` puts this build's in their place
+    previous = functools.cache(lambda: _shards(last_records))  # the last build's shards
     made_from = {folder: _pages_digest(writer.new, shard) for folder, shard in shards.items()}
     last: dict[str, bytes] = cache.core.search or {}
     before: dict[str, list[str]] = {}
