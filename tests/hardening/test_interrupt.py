@@ -292,3 +292,25 @@ def test_an_error_handing_a_search_shard_over_fails_the_index(tmp_path, monkeypa
     with pytest.raises(OSError, match="No space left"):
         search.index_shards(site, tmp_path / "out", TWO_SHARDS, whole=False, each=each)
     assert not list(tmp_path.glob(".out.building-search*"))
+
+
+def test_an_error_handing_a_search_shard_over_ends_the_other_pagefinds_at_once(tmp_path, monkeypatch):
+    """A full disk while shard a's bundle is put: shard b's Pagefind, still running, is ended
+    then, and the disk's error is the one raised, not the stop it caused."""
+    from dossier import search
+
+    started = tmp_path / "started"
+    site = two_shard_site(tmp_path, monkeypatch, f'if [ -e "$2/a" ]; then while [ ! -s {started} ]; do sleep 0.05; done; '
+                                                 'mkdir -p "$4/index" && exit 0; fi\n'
+                                                 f"echo $$ > {started}\nexec sleep 600\n")
+
+    def each(files):
+        raise OSError("No space left on device")
+
+    began = time.monotonic()
+    with pytest.raises(OSError, match="No space left"):
+        search.index_shards(site, tmp_path / "out", TWO_SHARDS, whole=False, each=each)
+    assert time.monotonic() - began < 10
+    with pytest.raises(ProcessLookupError):  # b's stand-in was ended
+        os.kill(int(started.read_text()), 0)
+    assert not list(tmp_path.glob(".out.building-search*"))
