@@ -85,6 +85,7 @@ def build(options: Options) -> Result:
             result = (None if options.replan else _nothing_changed(options, cache, inputs)) \
                 or _build(options, cache, inputs, started)
         finally:
+            output.removed()  # the scratch folders Pagefind read, removed meanwhile
             cache.close()
     result.seconds = time.perf_counter() - started
     return result

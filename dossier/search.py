@@ -25,6 +25,7 @@ nothing is downloaded at run time. PAGEFIND_BINARY_PATH points at another one.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import math
 import os
@@ -39,7 +40,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .output import link_all
+from .output import link_all, remove_later
 
 BUNDLE = "pagefind"  # the folder under OUT that search pages load pagefind.js from
 POLL = 0.1  # seconds between looks at a build's stop event while Pagefind runs
@@ -283,13 +284,17 @@ def same_index(out: Path, before: dict[str, bytes], after: dict[str, bytes],
     return made[0] == made[1]
 
 
-def _scratch(out: Path) -> tempfile.TemporaryDirectory:
-    """A scratch folder for Pagefind beside OUT, gone afterwards. Named like the writer's
-    temporary folders (".OUT.building-...-PID"), so that the next build clears it if this
-    one is killed."""
+@contextlib.contextmanager
+def _scratch(out: Path) -> Iterator[Path]:
+    """A scratch folder for Pagefind beside OUT, removed afterwards while the build goes on
+    (`remove_later`). Named like the writer's temporary folders (".OUT.building-...-PID"),
+    so that the next build clears it if this one is killed."""
     out = out.resolve()
-    return tempfile.TemporaryDirectory(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}",
-                                       dir=out.parent)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-search", suffix=f"-{os.getpid()}", dir=out.parent))
+    try:
+        yield scratch
+    finally:
+        remove_later(scratch)
 
 
 def shards(pages: list[str]) -> dict[str, list[str]]:
@@ -376,8 +381,8 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
             except BaseException:
                 failed.set()
                 raise
-            if not whole:  # now, beside the other Pagefinds: all at the end, it took 1 s at 5,000 explainers
-                shutil.rmtree(source, ignore_errors=True)
+            if not whole:  # now, beside the next Pagefinds: all at the end, it took 1 s at 5,000 explainers
+                remove_later(source)
             first = folder == f"{BUNDLE}/"
             files = {folder + rel: data for rel, data in files.items() if first or MERGED_FILES.fullmatch(rel)}
             if each is None:

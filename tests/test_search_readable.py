@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dossier import search
+from dossier import output, search
 
 from .conftest import EXAMPLE, run, tree_digest
 
@@ -163,6 +163,7 @@ def test_pagefind_tells_whether_pages_whose_words_stayed_index_alike(pages, tmp_
     words_stayed = all(search.words(before[rel]) == search.words(after[rel]) for rel in rels)
     assert words_stayed is (change is not text_added_to_a_profile)
     assert search.same_index(tmp_path / "site", before, after) is same
+    output.removed()  # as a build does before it returns
     assert not list(tmp_path.iterdir())  # the scratch folder is gone
 
 

@@ -180,6 +180,15 @@ def test_read_only_out_stops_the_build_and_keeps_the_previous_site(tmp_path):
     assert found["leftovers"] == []
 
 
+def search_scratch_left(tmp_path: Path) -> list[Path]:
+    """search.index_shards' scratch folders still beside OUT, once their removal (a thread's,
+    which a build waits for before it returns) is done."""
+    from dossier import output
+
+    output.removed()
+    return list(tmp_path.glob(".out.building-search*"))
+
+
 def test_a_hung_pagefind_is_ended_after_a_budget_that_grows_with_the_site(tmp_path, monkeypatch):
     """A Pagefind that never finishes must not hang the build; one that is merely slow on a
     large site must not be cut off (a fixed 600 s failed a 20,000-explainer build)."""
@@ -201,7 +210,7 @@ def test_a_hung_pagefind_is_ended_after_a_budget_that_grows_with_the_site(tmp_pa
     assert 1.8 < time.monotonic() - began < 10
     with pytest.raises(ProcessLookupError):  # ended, with whatever it started
         os.kill(int(started.read_text()), 0)
-    assert not list(tmp_path.glob(".out.building-search*"))  # its scratch folder is gone
+    assert not search_scratch_left(tmp_path)  # its scratch folder is gone
 
 
 TWO_SHARDS = {"pagefind/": ["a/index.html"], "pagefind/part-1/": ["b/index.html"]}
@@ -234,7 +243,7 @@ def test_a_failing_search_shard_ends_the_others_at_once(tmp_path, monkeypatch):
     assert time.monotonic() - began < 10
     with pytest.raises(ProcessLookupError):  # the hung one was ended
         os.kill(int(started.read_text()), 0)
-    assert not list(tmp_path.glob(".out.building-search*"))
+    assert not search_scratch_left(tmp_path)
 
 
 def test_ctrl_c_while_search_shards_are_indexed_ends_their_pagefinds_at_once(tmp_path, monkeypatch):
@@ -255,7 +264,7 @@ def test_ctrl_c_while_search_shards_are_indexed_ends_their_pagefinds_at_once(tmp
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)
-    assert not list(tmp_path.glob(".out.building-search*"))
+    assert not search_scratch_left(tmp_path)
 
 
 def test_each_search_shard_is_handed_over_while_the_others_are_still_indexed(tmp_path, monkeypatch):
@@ -291,7 +300,7 @@ def test_an_error_handing_a_search_shard_over_fails_the_index(tmp_path, monkeypa
 
     with pytest.raises(OSError, match="No space left"):
         search.index_shards(site, tmp_path / "out", TWO_SHARDS, whole=False, each=each)
-    assert not list(tmp_path.glob(".out.building-search*"))
+    assert not search_scratch_left(tmp_path)
 
 
 def test_an_error_handing_a_search_shard_over_ends_the_other_pagefinds_at_once(tmp_path, monkeypatch):
@@ -313,4 +322,4 @@ def test_an_error_handing_a_search_shard_over_ends_the_other_pagefinds_at_once(t
     assert time.monotonic() - began < 10
     with pytest.raises(ProcessLookupError):  # b's stand-in was ended
         os.kill(int(started.read_text()), 0)
-    assert not list(tmp_path.glob(".out.building-search*"))
+    assert not search_scratch_left(tmp_path)
