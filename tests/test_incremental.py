@@ -589,6 +589,28 @@ def test_the_site_is_published_before_the_build_cache_is_saved(site, monkeypatch
     assert build(site) == (0, result.pages)  # and the levelled mirror and the cache serve the next build
 
 
+def test_a_build_returns_once_the_folders_pagefind_read_are_gone(site, monkeypatch):
+    """Each search shard's pages are linked into a folder for its Pagefind, deleted by a thread
+    while the build goes on (output.remove_later); the build returns only once they are gone."""
+    import time
+
+    from dossier import pipeline
+
+    real, slowed = shutil.rmtree, []
+
+    def slow_rmtree(path, *args, **kwargs):  # a slow disk's deletion of a shard's links
+        if Path(path).name.startswith(("site-", ".site.building-search")):
+            time.sleep(0.2)
+            slowed.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", slow_rmtree)
+    monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "10")  # the example site in four shards
+    result = pipeline.build(pipeline.Options(root=site, out=site / "site"))
+    assert result.pages > 30 and len([name for name in slowed if name.startswith("site-")]) >= 3
+    assert not [p.name for p in site.iterdir() if ".building" in p.name]
+
+
 def test_a_stopped_build_ends_at_its_next_step_and_touches_nothing(site, monkeypatch):
     """serve stops a search catch-up when a save comes in: on a big site the steps before
     Pagefind take seconds, so the build must end between them, not when it reaches Pagefind."""
