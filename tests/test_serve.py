@@ -654,7 +654,7 @@ def test_a_broken_save_shows_every_error_and_a_fixed_save_brings_the_site_back(s
     assert BROKEN_MARK in text and "unknown actor &#x27;north-koreaa&#x27;" in text
     assert "actors: [north-korea, north-koreaa]" in text  # the offending source line
     assert "A first look" in text  # the last good page underneath
-    assert BROKEN_MARK in server.output  # and in the terminal, as `build` reports it
+    server.wait_for_output(re.escape(BROKEN_MARK))  # and in the terminal, as `build` reports it (read from a pipe)
     status, _, other = server.request(f"{BASE}actors/north-korea/")
     assert status == 200 and BROKEN_MARK.encode() in other  # on whatever page is open
     status, _, missing = server.request(f"{BASE}nowhere/")
