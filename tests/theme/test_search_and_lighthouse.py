@@ -87,7 +87,7 @@ def lighthouse(url: str, chromium: str, scratch: Path) -> dict:
 
 
 def best_of(url: str, chromium: str, scratch: Path, tries: int = 4) -> dict:
-    """A page's scores: the run with the best performance, and the worst of the other categories.
+    """A page's scores: its best run by `fast` and then by performance, and the worst of the other categories.
 
     Performance is timed on this machine's CPU, throttled 4x: on a busy 2-core machine even an
     empty page loses points (Chromium's own start-up work counts as blocking time), so a low run
@@ -95,10 +95,10 @@ def best_of(url: str, chromium: str, scratch: Path, tries: int = 4) -> dict:
     vary between runs: the worst run counts for them.
     """
     runs = [lighthouse(url, chromium, scratch)]
-    while runs[-1]["performance"] < 95 and len(runs) < tries:
+    while not fast(runs[-1]) and len(runs) < tries:
         time.sleep(3)
         runs.append(lighthouse(url, chromium, scratch))
-    best = max(runs, key=lambda r: r["performance"])
+    best = max(runs, key=lambda r: (fast(r), r["performance"]))  # a run that passes, if one did
     return best | {name: min(r[name] for r in runs) for name in CATEGORIES.split(",")[1:]} | {"runs": len(runs)}
 
 
