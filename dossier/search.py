@@ -273,7 +273,7 @@ def same_index(out: Path, before: dict[str, bytes], after: dict[str, bytes],
 
     with _scratch(out) as scratch:
         def bundle(name: str, pages: dict[str, bytes]) -> dict[str, bytes]:
-            site, where = Path(scratch) / f"site-{name}", Path(scratch) / f"bundle-{name}"
+            site, where = scratch / f"site-{name}", scratch / f"bundle-{name}"
             for rel, data in pages.items():
                 (site / rel).parent.mkdir(parents=True, exist_ok=True)
                 (site / rel).write_bytes(data)
@@ -370,9 +370,9 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
 
     with _scratch(out) as scratch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundles") as handing:
         def one(n: int, folder: str) -> dict[str, bytes]:
-            pages, bundle = wanted[folder], Path(scratch) / f"bundle-{n}"
+            pages, bundle = wanted[folder], scratch / f"bundle-{n}"
             try:  # before `meanwhile`, which holds the interpreter's lock for long: seeding took 0.7 s beside it
-                source = site if whole else _linked(site, pages, Path(scratch) / f"site-{n}")
+                source = site if whole else _linked(site, pages, scratch / f"site-{n}")
                 seeded = _seed(out / folder, bundle, (kept or {}).get(folder, set()))
             finally:
                 linked[n].set()
