@@ -186,11 +186,11 @@ class Rebuilder:
                 continue
             while (quiet := loop.time() - self.last_change) < self.debounce:
                 await asyncio.sleep(self.debounce - quiet)
-            self.wake.clear()
-            changed, self.pending, self.carried = self.pending | self.carried, set(), set()
             try:
-                if self.looking is not None:  # its pages must be up before the build's replace them
-                    await self.looking
+                if self.looking is not None:  # it looks at the pending changes too; and its pages
+                    await self.looking  # must be up before the build's replace them
+                self.wake.clear()
+                changed, self.pending, self.carried = self.pending | self.carried, set(), set()
                 if self.looked < self.last_change:  # else the look made meanwhile saw these changes
                     await self.first_look(changed)
                 await self.build(changed)

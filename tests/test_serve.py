@@ -771,16 +771,11 @@ def test_a_save_during_a_build_gets_its_first_look_beside_it(tmp_path, monkeypat
     preview = Preview(out=tmp_path)
     out = io.StringIO()
 
-    async def until(condition, timeout=10.0):
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not condition():
-            assert asyncio.get_running_loop().time() < deadline, (builds, looks, out.getvalue())
-            await asyncio.sleep(0.01)
-
     async def main():
         options = pipeline.Options(root=tmp_path, out=tmp_path / "site")
         rebuilder = serve.Rebuilder(options, preview, cli.Reporter(out, out), debounce=0.01)
         rebuilds = asyncio.create_task(rebuilder.run())
+        until = functools.partial(_until, said=lambda: (builds, looks, out.getvalue()))
         rebuilder.changed("a.md")
         await until(lambda: builds)  # the look at a.md came first, then the build, held open
         assert looks == [{"a.md"}]
@@ -799,18 +794,80 @@ def test_a_save_during_a_build_gets_its_first_look_beside_it(tmp_path, monkeypat
         rebuilds.cancel()
         rebuilder.close()
 
-    # in a thread of its own: after the browser tests, Playwright's loop is running in this one
+    _run_apart(main)
+
+
+def test_a_save_that_stops_the_search_catching_up_gets_its_first_look(tmp_path, monkeypatch):
+    """serve.Rebuilder with a search catch-up that ends the moment a save stops it: the save's
+    first look is made with the save, every time. (The look was once made with the changes
+    the build loop had just taken for its build: none, and the save waited for its build.)"""
+    import asyncio
+    import io
+
+    from dossier import cli, pipeline, serve
+    from dossier.serve_http import Preview
+
+    builds, looks = [], []
+
+    def build(options):
+        builds.append("catch-up" if options.search else "save")
+        if options.search:
+            options.stop.wait(20)
+            return serve.Outcome(stopped=True)
+        return serve.Outcome(result=pipeline.Result(pages=1, changed=["explainers/a/index.html"], search_behind=True))
+
+    def look(options, changed):
+        looks.append(set(changed))
+        return {"explainers/a/index.html": b"look"} if changed else {}
+
+    monkeypatch.setattr(serve, "attempt", build)
+    monkeypatch.setattr(serve, "first_look", look)
+    monkeypatch.setattr(serve, "reload_browsers", lambda paths: None)
+    monkeypatch.setattr(serve, "SEARCH_PAUSE", 0.02)
+    out = io.StringIO()
+
+    async def main():
+        options = pipeline.Options(root=tmp_path, out=tmp_path / "site")
+        rebuilder = serve.Rebuilder(options, Preview(out=tmp_path), cli.Reporter(out, out), debounce=0.01)
+        rebuilds = asyncio.create_task(rebuilder.run())
+        until = functools.partial(_until, said=lambda: (builds, looks, out.getvalue()))
+        for n in range(20):
+            await until(lambda: builds[-1:] == ["catch-up"] and rebuilder.stoppable is not None
+                        or not n and not builds)
+            rebuilder.changed(f"{n}.md")
+            await until(lambda: builds.count("save") == n + 1)
+            assert looks[-1] == {f"{n}.md"}, looks
+        rebuilds.cancel()
+        rebuilder.close()
+
+    _run_apart(main)
+
+
+async def _until(condition, timeout=10.0, said=lambda: None):
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, said()
+        await asyncio.sleep(0.01)
+
+
+def _run_apart(main) -> None:
+    """asyncio.run(main()) in a thread of its own: after the browser tests, Playwright's loop
+    is running in this one."""
+    import asyncio
+
     failed: list[BaseException] = []
-    thread = threading.Thread(target=lambda: _run_catching(lambda: asyncio.run(main()), failed))
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # handed to the test's own thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join(60)
     assert not thread.is_alive(), "the rebuilder test hung"
     if failed:
         raise failed[0]
-
-
-def _run_catching(call, failed: list) -> None:
-    try:
-        call()
-    except BaseException as exc:  # handed to the test's own thread
-        failed.append(exc)
