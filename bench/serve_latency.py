@@ -9,7 +9,8 @@ saves the explainer's title SAVES times, GAP seconds apart, each as editors do (
 file renamed over). A save's latency runs from just before the rename to the moment the
 page's DOM holds the new title (Date.now() when serve's client has swapped the new page in,
 or at DOMContentLoaded if it reloaded; the same clock). Then the same for stylesheet saves,
-which are swapped in too: up to the first animation frame whose computed style shows the change.
+which are swapped in too (or reloaded, when their build also has a page save that a big site
+was still building): up to the first animation frame whose computed style shows the change.
 
 Prints each latency, then median, p90 and the median build time that serve reported.
 Not a test: the numbers depend on the machine and its load.
@@ -52,16 +53,24 @@ const recordTitle = () => {
 document.addEventListener('DOMContentLoaded', recordTitle);  // a reloaded page
 document.addEventListener('dossier:swapped', recordTitle);  // a page swapped in without a reload
 """
-# Every animation frame notes the first time each h1 colour is seen (no reload needed).
-WATCH_COLOUR = """() => {
-  window.__colours = {};
+# Once watching, every animation frame notes the first time each h1 colour is seen, in
+# sessionStorage: a build that also has a page save reloads the page instead of swapping the
+# stylesheet (on a big site the last page save's build may still run), and the watch goes on.
+WATCH_COLOUR = """
+const watchColour = () => {
+  if (!sessionStorage.getItem('watch')) return;
   const tick = () => {
-    const colour = getComputedStyle(document.querySelector('h1')).color;
-    if (!(colour in window.__colours)) window.__colours[colour] = Date.now();
+    const h1 = document.querySelector('h1');
+    const colour = h1 ? getComputedStyle(h1).color : '';
+    const colours = JSON.parse(sessionStorage.getItem('colours') || '{}');
+    if (!(colour in colours)) { colours[colour] = Date.now(); sessionStorage.setItem('colours', JSON.stringify(colours)); }
     requestAnimationFrame(tick);
   };
   tick();
-}"""
+};
+window.__watchColour = watchColour;
+document.addEventListener('DOMContentLoaded', watchColour);
+"""
 
 
 def save(path: Path, text: str) -> float:
@@ -138,7 +147,7 @@ def main() -> None:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
                                                      env={**os.environ, "TMPDIR": temp})  # its singleton folder
                 page = browser.new_page()
-                page.add_init_script(RECORD_LOADS)
+                page.add_init_script(RECORD_LOADS + WATCH_COLOUR)
                 page.goto(f"{url}explainers/{args.explainer}/")
                 time.sleep(1)
                 first = re.search(r"\(\d+ rendered, (\d+) unchanged\)", "".join(lines))
@@ -162,13 +171,14 @@ def main() -> None:
                           flush=True)
                     time.sleep(args.gap)
 
-                page.evaluate(WATCH_COLOUR)
+                page.evaluate("() => { sessionStorage.setItem('watch', '1'); window.__watchColour(); }")
                 styles, base = [], style.read_text(encoding="utf-8")
                 style_saves = max(5, args.saves // 2) if args.style_saves is None else args.style_saves
                 for n in range(1, style_saves + 1):
                     colour = f"rgb({n}, 2, 3)"
                     started = save(style, base + f"\nh1 {{ color: {colour} !important; }}\n")
-                    seen = wait(page, "c => window.__colours && window.__colours[c]", colour, limit, (process, lines))
+                    seen = wait(page, "c => JSON.parse(sessionStorage.getItem('colours') || '{}')[c]", colour, limit,
+                                (process, lines))
                     styles.append(seen - started)
                     print(f"stylesheet save {n}: {seen - started:.0f} ms", flush=True)
                     time.sleep(args.gap)
@@ -188,7 +198,7 @@ def main() -> None:
         if len(page_builds) == len(messages):
             print(summary("  the build after each save (the whole site in place)", page_builds))
         if styles:
-            print(summary("save to page (stylesheet, no reload)", styles))
+            print(summary("save to page (stylesheet, swapped in or reloaded)", styles))
         print(f"median build time reported by serve: {statistics.median(builds[builds_before:]):.0f} ms "
               f"(the rest is the watcher, the {50} ms quiet period, the reload and the page load)")
         print(f"machine load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")

@@ -42,8 +42,8 @@ from .assets import FOLDER, published_name
 from .cache import remembered_plan
 from .pipeline import Options, Result
 from .problems import ContentError, Problem
-from .render import BUILTIN, theme_dirs
-from .serve_first_look import first_look
+from .render import BUILTIN
+from .serve_first_look import first_look, theme_asset
 from .serve_http import Hosts, Preview, application, bracketed, reload_browsers, server_limits
 from .serve_page import overlay_html
 from .serve_watch import Watcher
@@ -309,9 +309,11 @@ class Rebuilder:
         if found:
             self.preview.build += 1
             seconds = asyncio.get_running_loop().time() - started
-            print(f"first look at {len(found)} page{'s' if len(found) > 1 else ''} in {seconds:.2f} s; "
+            styles = all(rel.endswith(".css") for rel in found)  # swapped in: fetched again under their URLs
+            what = "stylesheet" if styles else "page"
+            print(f"first look at {len(found)} {what}{'s' if len(found) > 1 else ''} in {seconds:.2f} s; "
                   "building the site", file=self.reporter.out, flush=True)
-            reload_browsers(["*"])
+            reload_browsers([f"{self.preview.base_path}{rel}" for rel in sorted(found)] if styles else ["*"])
 
     def _cold(self) -> bool:
         """Whether nothing is planned in memory for a first look, and a warm-up would do it."""
@@ -406,13 +408,5 @@ def _live_url(path: Path, root: Path, base: str) -> str | None:
     media = (root / "content" / "media").resolve()
     if path.is_relative_to(media):
         return f"{base}media/{path.relative_to(media).as_posix()}"
-    themes = [folder.resolve() for folder in theme_dirs(root, "assets")]
-    folder = next((f for f in themes if path.is_relative_to(f)), None)
-    if folder is None:
-        return None
-    name = path.relative_to(folder).as_posix()
-    published = next(f / name for f in themes if (f / name).is_file())  # the site's own wins
-    try:
-        return f"{base}{FOLDER}{published_name(name, published.read_bytes())}"
-    except OSError:  # gone again already: a full reload it is
-        return None
+    asset = theme_asset(root, path)
+    return None if asset is None else f"{base}{FOLDER}{published_name(*asset)}"  # None: a full reload

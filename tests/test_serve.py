@@ -28,6 +28,7 @@ import pytest
 
 from dossier import pipeline, search
 from dossier.load import MAX_FILE_BYTES
+from dossier.render import BUILTIN
 
 from .conftest import MINIMAL, REPO, write_site
 
@@ -585,6 +586,43 @@ def test_a_save_shows_its_page_at_once_then_the_build_brings_the_rest(served):
     assert server.output.index("first look at") < [m.start() for m in re.finditer(r"^built ", server.output, re.M)][-1]
     status, _, body = server.request(f"{BASE}explainers/first-look/")
     assert status == 200 and b"Seen at once" in body
+    socket_.close()
+
+
+@pytest.mark.parametrize("during_a_page_build", [False, True])
+def test_a_saved_stylesheet_is_served_at_once_under_the_name_the_pages_have(served, tmp_path, during_a_page_build):
+    """A stylesheet's first look: the open pages are told to fetch the stylesheet they name
+    again, and get the saved bytes, before the build makes every page name the new fingerprint.
+    Also when an explainer's (slow) build is under way: the look has both saves, but only the
+    stylesheet is shown early."""
+    root = make_site(tmp_path / "styled")
+    style = root / "assets" / "style.css"
+    style.parent.mkdir()
+    shutil.copyfile(BUILTIN / "assets" / "style.css", style)
+    slow = slow_explainer("Slow") if during_a_page_build else ""
+    if slow:
+        (root / EXPLAINER).write_text(slow, encoding="utf-8")
+    server = served(root)
+    old = [p.name for p in (root / "site" / "assets").glob("style.*.css")]
+    socket_ = listening_socket(server.port)
+    builds = server.builds()
+    if slow:
+        save(root / EXPLAINER, slow.replace("this sentence", "sentence B"))
+        assert socket_.receive(20)["path"] == "*"  # its first look; its build renders the slow body
+        time.sleep(0.1)
+    save(style, style.read_text() + "\nh1 { color: rgb(1, 2, 3) !important; }\n")
+    look = socket_.receive(20)
+    assert look["command"] == "reload" and look["path"] == f"{BASE}assets/{old[0]}", look
+    status, _, body = server.request(f"{BASE}assets/{old[0]}")
+    assert b"rgb(1, 2, 3)" in body or status == 404  # the saved bytes, or the build has replaced the site
+    server.wait_for_output(r"first look at 1 stylesheet in [\d.]+ s; building the site\n")
+    built = socket_.receive(30)  # the build's: the new stylesheet alone, or a page with it (the slow build stopped)
+    new = [p.name for p in (root / "site" / "assets").glob("style.*.css")]
+    assert new != old and built["path"] in (f"{BASE}assets/{new[0]}", "*" if slow else None), (built, new, old)
+    server.wait_for_output(rf"(?ms)(^built .*){{{builds + 1}}}")
+    status, _, body = server.request(f"{BASE}assets/{new[0]}")
+    assert status == 200 and b"rgb(1, 2, 3)" in body
+    assert server.request(f"{BASE}assets/{old[0]}")[0] == 404  # the look's draft went with the build
     socket_.close()
 
 
