@@ -14,7 +14,7 @@ serve may not even have heard of): the pages would name a file the site does not
 
 A saved stylesheet gets a first look too: its bytes, served under the name the site serves it
 by now, which the open pages are told to fetch again. Every page names the stylesheet by its
-fingerprint, so the build renders every page again: 14-17 s at 5,000 explainers.
+fingerprint, so the build renders every page again: 12-17 s at 5,000 explainers.
 
 serve also makes first looks while a build runs, in a thread of their own: a look only reads
 the last build's plan (which no later build changes) and makes objects of its own; the one
