@@ -175,7 +175,7 @@ class Collector:
     def _freeze(self) -> None:
         gc.freeze()
         self.frozen = gc.get_freeze_count()
-        self.after_full = self.after_full or self.frozen
+        self.after_full = self.after_full or self.frozen  # the first build's: growth is counted from it
         gc.enable()
 
 

@@ -113,22 +113,17 @@ def _restyled(options: Options, changed: set[str]) -> dict[str, bytes]:
         if asset is None:
             return {}
         name, data = asset
-        stem, suffix = name.rsplit(".", 1)
+        folder, _, file = name.rpartition("/")
+        stem, _, suffix = file.rpartition(".")
         fingerprinted = re.compile(rf"{re.escape(stem)}\.[0-9a-f]{{8}}\.{re.escape(suffix)}")
-        served = [rel for rel in _listing(options.out / FOLDER, stem) if fingerprinted.fullmatch(rel)]
+        try:
+            served = [entry for entry in os.listdir(options.out / FOLDER / folder) if fingerprinted.fullmatch(entry)]
+        except OSError:
+            return {}
         if len(served) != 1:
             return {}
-        found[f"{FOLDER}{served[0]}"] = data
+        found[f"{FOLDER}{folder}/{served[0]}" if folder else f"{FOLDER}{served[0]}"] = data
     return found
-
-
-def _listing(folder: Path, stem: str) -> list[str]:
-    """The files in folder whose path (under it) starts with stem."""
-    parent = (folder / stem).parent
-    try:
-        return [(parent / entry).relative_to(folder).as_posix() for entry in os.listdir(parent)]
-    except (OSError, ValueError):
-        return []
 
 
 def theme_asset(root: Path, path: Path) -> tuple[str, bytes] | None:
