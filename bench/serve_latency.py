@@ -193,7 +193,7 @@ def main() -> None:
         print()
         print(summary("save to page (page swapped in or reloaded)", pages))
         print(summary("  of which save to reload message", messages))
-        looks = len(re.findall(r"^first look at", "".join(lines), re.M))
+        looks = len(re.findall(r"^first look at \d+ pages? in", "".join(lines), re.M))
         print(f"  first looks (the saved page, made before the build): {looks} of {len(pages)} saves")
         if len(page_builds) == len(messages):
             print(summary("  the build after each save (the whole site in place)", page_builds))
