@@ -8,9 +8,11 @@ stylesheet's url(...) references to them keep working.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import PurePosixPath
 
 FINGERPRINTED = (".css", ".js", ".mjs")
+DIGITS = 8  # of the fingerprint
 FOLDER = "assets/"  # where the theme's assets are published: under OUT, and under the site's base path
 
 
@@ -24,5 +26,13 @@ def published_name(name: str, data: bytes) -> str:
     path = PurePosixPath(name)
     if path.suffix not in FINGERPRINTED:
         return name
-    digest = hashlib.sha256(data).hexdigest()[:8]
+    digest = hashlib.sha256(data).hexdigest()[:DIGITS]
     return str(path.with_name(f"{path.stem}.{digest}{path.suffix}"))
+
+
+def published_as(name: str) -> re.Pattern[str]:
+    """Every name published_name() may give `name`, whatever its bytes."""
+    path = PurePosixPath(name)
+    if path.suffix not in FINGERPRINTED:
+        return re.compile(re.escape(name))
+    return re.compile(re.escape(str(path.with_name(f"{path.stem}."))) + f"[0-9a-f]{{{DIGITS}}}" + re.escape(path.suffix))

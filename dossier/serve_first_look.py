@@ -26,13 +26,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-import re
+import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from . import load, pages, render
-from .assets import FOLDER
+from .assets import FOLDER, published_as
 from .cache import remembered_plan
 from .markup import MarkdownRenderer
 from .model import Content
@@ -113,16 +113,15 @@ def _restyled(options: Options, changed: set[str]) -> dict[str, bytes]:
         if asset is None:
             return {}
         name, data = asset
-        folder, _, file = name.rpartition("/")
-        stem, _, suffix = file.rpartition(".")
-        fingerprinted = re.compile(rf"{re.escape(stem)}\.[0-9a-f]{{8}}\.{re.escape(suffix)}")
+        folder, published = posixpath.dirname(name), published_as(name)
         try:
-            served = [entry for entry in os.listdir(options.out / FOLDER / folder) if fingerprinted.fullmatch(entry)]
+            names = [posixpath.join(folder, entry) for entry in os.listdir(options.out / FOLDER / folder)]
         except OSError:
             return {}
+        served = [rel for rel in names if published.fullmatch(rel)]
         if len(served) != 1:
             return {}
-        found[f"{FOLDER}{folder}/{served[0]}" if folder else f"{FOLDER}{served[0]}"] = data
+        found[f"{FOLDER}{served[0]}"] = data
     return found
 
 
