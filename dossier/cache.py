@@ -164,11 +164,12 @@ class BuildCache:
         self.hashes: dict[str, bytes] = {}  # this build's checksum of each content file read
         self.scanned: dict[str, bytes] = {}  # the scan's checksum of each regular content file, not a link
         self._used_items: set[bytes] = set()
-        self._remembered: dict[str, dict] | None = None
+        self._remembered: Remembered | None = None
         # what the last build planned (pipeline.Planned), if this process saved it (reuse.py)
         self.planned: Any = None
         self._waiting: list[tuple[Path, Path]] = []  # this build's record, written aside: (file, its place)
         self._unsaved: OSError | None = None  # why the record could not be written aside
+        self._on_disk: tuple | None = None  # the signature of the core.pickle this record stands on
 
     def open(self, write: bool = True) -> "BuildCache":
         """Take the lock (a second build into the same folder waits) and read the core record.
@@ -185,9 +186,10 @@ class BuildCache:
                 fcntl.flock(self._lock, fcntl.LOCK_EX)
         remembered = _remembered(self.folder)
         if remembered:
-            self.core, self._remembered = dataclasses.replace(remembered[1]), remembered[2]
-            self.planned = remembered[3]
+            self.core, self._remembered = dataclasses.replace(remembered.core), remembered
+            self.planned, self._on_disk = remembered.planned, remembered.signature
             return self
+        self._on_disk = _signature(self.folder / "core.pickle")
         core = _read(self.folder / "core.pickle")
         if isinstance(core, Core):
             self.core = core
@@ -299,7 +301,8 @@ class BuildCache:
             return
         for store in self._stores():
             if self._remembered:  # this process saved them: a copy, so a failed build leaves them be
-                store.data = dict(self._remembered[store.name])
+                store.data = dict(self._remembered.stores[store.name])
+                store._dirty = set(self._remembered.dirty.get(store.name, ()))  # not yet written: still due
             else:
                 store.load()
 
@@ -340,10 +343,10 @@ class BuildCache:
         return (self.items, self.bodies, self.pages, self.fields, self.index)
 
     def prepare(self, bodies_used: set[bytes], pages: dict[str, PageRecord], fields: dict, index: Any,
-                plan: Any = None) -> None:
+                plan: Any = None, later: bool = False) -> None:
         """Take in this build's records and write what changed beside the last build's files, for
         save() to move into place: a build does this while Pagefind runs. A failure to write is
-        save()'s to report: the site does not depend on it."""
+        save()'s to report: the site does not depend on it. `later`: write nothing (save(later=))."""
         self.items.keep_only(self._used_items)
         self.bodies.keep_only(bodies_used)
         self.pages.replace(pages)
@@ -351,17 +354,29 @@ class BuildCache:
         self.index.replace({"last": index})
         if plan is not None:
             self.index.put("plan", plan)  # it differs after nearly every edit: written, not compared
+        if not later:
+            self._write_aside()
+
+    def _write_aside(self) -> None:
         try:
             for store in self._stores():
                 store.write_aside(self._waiting, self.fresh)
         except OSError as exc:
             self._unsaved = exc
 
-    def save(self, core: Core, planned: Any = None) -> None:
+    def save(self, core: Core, planned: Any = None, later: Callable[[], Any] | None = None) -> None:
         """Record this build (after prepare()): put in place only after its site was swapped in.
 
-        `planned`, what it planned, is only remembered in this process."""
+        `planned`, what it planned, is only remembered in this process. So is the whole record
+        when it is to be written `later` (a function making the plan's record, for
+        BuildCache.prepare): a build in serve leaves the writing to the editor's pause
+        (write_remembered), where it cost each save's build 1-2 s at 5,000 explainers."""
         stores = self._stores()
+        if later is not None:
+            dirty = {store.name: set(range(SHARDS)) if self.fresh else set(store._dirty) for store in stores}
+            _REMEMBERED[self.folder] = Remembered(self._on_disk, core, {store.name: store.data for store in stores},
+                                                  planned, dirty, later)
+            return
         try:
             if self._unsaved is not None:
                 raise self._unsaved
@@ -374,8 +389,21 @@ class BuildCache:
             with contextlib.suppress(OSError):
                 os.unlink(self.folder / "core.pickle")
             raise
-        _REMEMBERED[self.folder] = (_signature(self.folder / "core.pickle"), core,
-                                    {store.name: store.data for store in stores}, planned)
+        _REMEMBERED[self.folder] = Remembered(_signature(self.folder / "core.pickle"), core,
+                                              {store.name: store.data for store in stores}, planned)
+
+    def write_remembered(self) -> None:
+        """Write the record this process keeps for a later writing (save(later=)), if it has one."""
+        remembered = self._remembered
+        if remembered is None or remembered.later is None:
+            return
+        for store in self._stores():
+            store.data = remembered.stores[store.name]
+            store._dirty = remembered.dirty[store.name]
+        self.fresh = False  # the shards to write are the dirty ones, however many
+        self.index.put("plan", remembered.later())
+        self._write_aside()
+        self.save(remembered.core, remembered.planned)
 
 
 class Memo:
@@ -435,10 +463,37 @@ class Memo:
         return item
 
 
-# What this process last saved in each cache folder, with the stat of its core.pickle: a
-# long-running process (serve) then skips reading its own records back from disk, and
-# keeps the pages it planned (BuildCache.planned).
-_REMEMBERED: dict[Path, tuple[tuple | None, Core, dict[str, dict], Any]] = {}
+@dataclass
+class Remembered:
+    """What this process last saved in a cache folder, with the stat of the core.pickle it
+    stands on: a long-running process (serve) then skips reading its own records back from
+    disk, and keeps the pages it planned (BuildCache.planned)."""
+
+    signature: tuple | None
+    core: Core
+    stores: dict[str, dict]
+    planned: Any
+    dirty: dict[str, set[int]] = field(default_factory=dict)  # by store, its shards not yet written
+    later: Callable[[], Any] | None = None  # if the record is still to be written: the plan's record
+
+
+_REMEMBERED: dict[Path, Remembered] = {}
+
+
+def write_remembered(root: Path, out: Path) -> None:
+    """Write the record of the builds of ROOT into OUT that this process kept for later, if any
+    and if no other process has recorded a build since (then theirs stands)."""
+    cache = BuildCache(root, out).open()
+    try:
+        cache.write_remembered()
+    finally:
+        cache.close()
+
+
+def unwritten(root: Path, out: Path) -> bool:
+    """Whether this process keeps a record of ROOT into OUT still to be written (write_remembered)."""
+    remembered = _remembered(folder_of(root, out))
+    return remembered is not None and remembered.later is not None
 
 
 def folder_of(root: Path, out: Path) -> Path:
@@ -446,17 +501,17 @@ def folder_of(root: Path, out: Path) -> Path:
     return root / ".cache" / "dossier" / hashlib.sha256(str(out).encode()).hexdigest()[:16]
 
 
-def _remembered(folder: Path) -> tuple | None:
-    """What this process saved last in `folder`, if that is still the record on disk."""
+def _remembered(folder: Path) -> Remembered | None:
+    """What this process saved last in `folder`, if it stands on the record on disk."""
     remembered = _REMEMBERED.get(folder)
-    return remembered if remembered and remembered[0] == _signature(folder / "core.pickle") else None
+    return remembered if remembered and remembered.signature == _signature(folder / "core.pickle") else None
 
 
 def remembered_plan(root: Path, out: Path) -> Any:
     """What the last build of ROOT into OUT planned (reuse.Plan), if this process made it and
     its record is still the one on disk; else None."""
     remembered = _remembered(folder_of(root, out))
-    return remembered[3].plan if remembered and remembered[3] is not None else None
+    return remembered.planned.plan if remembered and remembered.planned is not None else None
 
 
 def _signature(path: Path) -> tuple | None:

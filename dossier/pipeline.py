@@ -48,6 +48,8 @@ class Options:
     search: bool = True  # False: keep the last search index as it is (serve, until the editor pauses)
     stop: threading.Event | None = None  # set while the build runs: the build is abandoned (serve)
     replan: bool = False  # build even if nothing changed, to plan every page in this process (serve's warm-up)
+    # the build cache's record kept in this process, written by cache.write_remembered() (serve, at a pause)
+    record_later: bool = False
     # called with the Result as soon as the new site is in place, before the build cache is saved:
     # serve reloads the browsers then (a failed save only adds a warning to the Result afterwards)
     published: Callable[[Result], None] | None = None
@@ -161,12 +163,15 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         for rel, data in static.items():
             writer.put(rel, data, cache.checksum_of(data) if isinstance(data, Path) else None)
         # While Pagefind runs, this thread writes the build cache's record aside (record() does it
-        # once, then or after publishing) and a thread links a fresh site's mirror
+        # once, then or after publishing) and a thread links a fresh site's mirror. Or it only takes
+        # the record in, for a later writing (Options.record_later) that makes the plan's record then.
+        later = options.record_later and not planned.unplanned  # (stand-ins' plan: the recorded one)
+        plan_record = functools.cache(lambda: (bodies.assets, record_of(planned, tokened())))
         record = functools.cache(lambda: cache.prepare(bodies.markdown.used, records, bodies.fields_table(records),
                                                        Index(explainer_actors=index.explainer_actors,
                                                              explainers_by_date=index.explainers_by_date,
                                                              related=index.related),
-                                                       (bodies.assets, record_of(planned, tokened()))))
+                                                       None if later else plan_record(), later=later))
         writer.mirror_ahead()
         searched, behind = index_search(writer, records, options, cache, meanwhile=record)
         outputs = writer.commit()
@@ -188,7 +193,8 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                 folders=writer.folders)
     try:
         record()
-        cache.save(core, None if planned.unplanned else Planned(bodies.assets, planned))  # stand-ins: not here
+        cache.save(core, None if planned.unplanned else Planned(bodies.assets, planned),  # stand-ins: not here
+                   later=plan_record if later else None)
     except OSError as exc:  # the site is in place; only the next build's head start is lost
         result.warnings.append(Problem(Mark(".cache"), f"the site is built, but the build cache could not be "
                                        f"saved ({exc.strerror or exc}); the next build starts afresh", "warning"))

@@ -15,7 +15,8 @@
 Every save reaches the browser: a burst of saves is one build of the last state; a save
 during a build stops it if it has written nothing yet (but never two builds in a row), or
 else gets another build after it; every build reloads the browsers as soon as
-its site is in place (before it saves its cache: Options.published). livereload's 3-second
+its site is in place (Options.published), and leaves the writing of the build cache to the
+editor's pause (Options.record_later; at 5,000 explainers 1-2 s a build). livereload's 3-second
 reload throttle lives in LiveReloadHandler.poll_tasks, its polling path, which is not
 used: builds call LiveReloadHandler.reload_waiters directly.
 A page that loads while a build finishes finds out when its websocket connects.
@@ -37,7 +38,7 @@ from pathlib import Path
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from . import pipeline, search
+from . import cache, pipeline, search
 from .assets import FOLDER, published_name
 from .cache import remembered_plan
 from .pipeline import Options, Result
@@ -186,10 +187,13 @@ class Rebuilder:
     saves are built with the last search index kept, and the index catches up once the
     editor pauses (SEARCH_PAUSE), in a build that the next save stops. The same pause warms
     serve up when its first build found nothing to do: a build that plans every page in
-    memory, which a save's first look is made from (serve_first_look.py).
+    memory, which a save's first look is made from (serve_first_look.py). And it writes the
+    build cache's record, which the builds keep in memory until then: the next process
+    (`build`, or serve again) starts from it. Stopped before a pause, serve writes it as it stops.
     """
 
     def __init__(self, options: Options, preview: Preview, reporter, debounce: float):
+        options = dataclasses.replace(options, record_later=True)  # written at a pause (_catch_up)
         self.options, self.preview, self.reporter, self.debounce = options, preview, reporter, debounce
         self.pending: set[str] = set()
         self.last_change = 0.0
@@ -254,7 +258,7 @@ class Rebuilder:
 
     async def _changes_or_pause(self) -> bool:
         """Wait for a change (True), or for a pause while there is catching up to do (False)."""
-        if not self.search_behind and not self._cold() and not self.collector.due():
+        if not self.search_behind and not self._cold() and not self.collector.due() and not self._unwritten():
             await self.wake.wait()
             return True
         try:
@@ -266,7 +270,7 @@ class Rebuilder:
     async def build(self, changed: set[str], first: bool = False) -> None:
         """Build the current sources; then show the result (or the errors) and reload the browsers.
 
-        A good build is shown as soon as its site is in place, while it still saves its cache."""
+        A good build is shown as soon as its site is in place, while it still takes in its record."""
         loop = asyncio.get_running_loop()
         shown: list[int] = []  # how many warnings the result had when it was shown
 
@@ -319,12 +323,27 @@ class Rebuilder:
         """Whether nothing is planned in memory for a first look, and a warm-up would do it."""
         return not self.warmed and self.good and remembered_plan(self.options.root, self.options.out) is None
 
+    def _unwritten(self) -> bool:
+        return cache.unwritten(self.options.root, self.options.out)
+
     async def _catch_up(self) -> None:
-        """What waits for a pause: the search index, the warm-up, a full collection (Collector)."""
+        """What waits for a pause: the search index, the warm-up, the build cache's record on
+        disk (for the next process), a full collection (Collector)."""
         if self.search_behind or self._cold():
             await self._catch_up_search()
+        loop = asyncio.get_running_loop()
+        if self._unwritten() and not self.wake.is_set():
+            await loop.run_in_executor(self.pool, self.collector.around, self._write_record)
         if self.collector.due() and not self.wake.is_set():
-            await asyncio.get_running_loop().run_in_executor(self.pool, self.collector.collect_all)
+            await loop.run_in_executor(self.pool, self.collector.collect_all)
+
+    def _write_record(self) -> None:
+        """The build cache's record on disk (in the build thread): the next process starts from it."""
+        try:
+            cache.write_remembered(self.options.root, self.options.out)
+        except OSError as exc:  # as a build's failed save says: the site is fine, the next build starts afresh
+            print(f"warning: the build cache could not be saved ({exc.strerror or exc}); "
+                  "the next build starts afresh", file=self.reporter.err, flush=True)
 
     async def _catch_up_search(self) -> None:
         """The search index made for the pages as they are, and serve warmed up if it is cold."""
@@ -392,6 +411,8 @@ class Rebuilder:
             self.stoppable.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.looks.shutdown(wait=True, cancel_futures=True)
+        if self._unwritten():  # so the next `build` (or serve) starts where this one left off
+            self._write_record()
 
 
 def reload_paths(changed: set[str], root: Path, base: str) -> list[str]:

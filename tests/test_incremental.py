@@ -8,6 +8,7 @@ the real one, whose bundle is a pure function of what Pagefind reads of the page
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -538,7 +539,7 @@ def test_the_build_cache_is_written_aside_while_pagefind_runs(site, monkeypatch)
     folder = cache.folder_of(site, site / "site")
     prepared = threading.Event()
     real_prepare, real_run = cache.BuildCache.prepare, search.run_pagefind
-    monkeypatch.setattr(cache.BuildCache, "prepare", lambda self, *a: (real_prepare(self, *a), prepared.set())[0])
+    monkeypatch.setattr(cache.BuildCache, "prepare", lambda self, *a, **k: (real_prepare(self, *a, **k), prepared.set())[0])
     waited = []
 
     def pagefind(*args, fail=False, **kwargs):
@@ -563,6 +564,33 @@ def test_the_build_cache_is_written_aside_while_pagefind_runs(site, monkeypatch)
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
     monkeypatch.undo()
     assert build(site) == (0, total)  # the record put in place serves the next build
+
+
+def test_serve_writes_the_build_cache_when_the_editor_pauses_and_no_record_is_lost(site, tmp_path):
+    """With Options.record_later (serve) a build keeps its record in memory: the disk is not
+    touched until write_remembered() (the editor's pause). What it writes then is what the
+    builds since made, every store shard they changed: a new process finds nothing to do."""
+    from dossier import cache, pipeline
+
+    total, _ = build(site)
+    folder = cache.folder_of(site, site / "site")
+    on_disk = lambda: {p.name: p.read_bytes() for p in folder.glob("*.pickle")}  # noqa: E731
+    options = pipeline.Options(root=site, out=site / "site", search=False, record_later=True)
+    pipeline.build(dataclasses.replace(options, replan=True))  # serve's warm-up: a plan in memory
+    before = on_disk()
+    for n, (card, old) in enumerate([("limousine-gift", "title: "), ("iran-drones", 'claim: "'),
+                                     ("limousine-gift", "title: ")]):
+        edit(site / "content" / "cards" / f"{card}.yml", old, f"{old}Later {n}, ")
+        assert 0 < pipeline.build(options).rendered < 15
+        assert cache.unwritten(site, site / "site") and on_disk() == before  # nothing written yet
+    remembered = cache._REMEMBERED[folder]
+    cache.write_remembered(site, site / "site")
+    assert not cache.unwritten(site, site / "site") and on_disk() != before
+    del cache._REMEMBERED[folder]  # as a new process finds it
+    for name, data in remembered.stores.items():
+        assert cache.Store(folder, name).load().data.keys() == data.keys(), name
+    assert build(site) == (0, total)  # only the search index catches up: no page is rendered again
+    assert_same_as_clean(site, tmp_path)
 
 
 def test_the_site_is_published_before_the_build_cache_is_saved(site, monkeypatch):

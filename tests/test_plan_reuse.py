@@ -126,7 +126,7 @@ def assert_record_holds_a_clean_builds(root: Path, clean: Path) -> None:
 @pytest.mark.parametrize("afresh", [False, True], ids=["in-one-process", "in-a-new-process"])
 def test_a_claim_edit_plans_again_only_the_pages_that_read_the_card(site, tmp_path, afresh):
     build_here(site)
-    pages = len(next(e for f, e in cache._REMEMBERED.items() if f.is_relative_to(site))[3].plan.outputs)
+    pages = len(next(e for f, e in cache._REMEMBERED.items() if f.is_relative_to(site)).planned.plan.outputs)
     edit(site / "content/cards/iran-drones.yml", 'claim: "', 'claim: "Reportedly, ')
     reused = build_here(site, afresh)
     # the card's page, the explainers and actor profiles that embed or name it, its actors, the timeline,

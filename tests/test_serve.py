@@ -742,6 +742,31 @@ def test_ctrl_c_exits_0_and_leaves_no_temporary_folders(served, signum, during_b
         socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
 
 
+def test_serve_writes_its_build_cache_at_a_pause_or_as_it_stops(served):
+    """A save's build leaves the build cache's record to the editor's pause (seconds of a big
+    site's build); stopped before that pause, serve writes it as it stops: the next `build`
+    finds every page as the record says (none rendered)."""
+    server = served()
+    page = f"{BASE}explainers/first-look/"
+    record = lambda: [(p, p.stat().st_mtime_ns) for p in server.root.glob(".cache/dossier/*/core.pickle")]  # noqa: E731
+    written = record()
+    save(server.root / EXPLAINER, explainer_text("Saved, then a pause"))
+    server.wait_for_page(page, lambda s, b: b"Saved, then a pause" in b)
+    deadline = time.monotonic() + 20
+    while record() == written and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert record() != written, server.output
+    save(server.root / EXPLAINER, explainer_text("Saved, then stopped"))
+    server.wait_for_page(page, lambda s, b: b"Saved, then stopped" in b)
+    deadline = time.monotonic() + 20
+    while server.builds() < 3 and time.monotonic() < deadline:  # its build, not only its first look
+        time.sleep(0.02)
+    assert server.stop(signal.SIGINT) == 0, server.output
+    done = subprocess.run([sys.executable, str(REPO / "build.py"), "--root", str(server.root)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and re.search(r"\(0 rendered", done.stdout), done.stdout + done.stderr
+
+
 def test_a_busy_port_is_a_usage_error(shared):
     process = subprocess.run([sys.executable, str(REPO / "build.py"), "serve", "--root", str(shared.root),
                               "--port", str(shared.port)], capture_output=True, text=True, timeout=60)
