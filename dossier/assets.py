@@ -8,8 +8,10 @@ stylesheet's url(...) references to them keep working.
 from __future__ import annotations
 
 import hashlib
+import os
+import posixpath
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 FINGERPRINTED = (".css", ".js", ".mjs")
 DIGITS = 8  # of the fingerprint
@@ -36,3 +38,21 @@ def published_as(name: str) -> re.Pattern[str]:
     if path.suffix not in FINGERPRINTED:
         return re.compile(re.escape(name))
     return re.compile(re.escape(str(path.with_name(f"{path.stem}."))) + f"[0-9a-f]{{{DIGITS}}}" + re.escape(path.suffix))
+
+
+def served_names(folder: Path, names) -> dict[str, str]:
+    """The names these assets are published under in `folder` (a site's assets/) by now: a
+    saved stylesheet's new name is not there until its build. Only where it has one such file."""
+    served, listed = {}, {}
+    for name in names:
+        where = posixpath.dirname(name)
+        if where not in listed:
+            try:
+                listed[where] = os.listdir(folder / where)
+            except OSError:
+                listed[where] = []
+        pattern = published_as(name)
+        found = [entry for entry in listed[where] if pattern.fullmatch(posixpath.join(where, entry))]
+        if len(found) == 1:
+            served[name] = posixpath.join(where, found[0])
+    return served

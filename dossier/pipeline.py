@@ -236,15 +236,20 @@ class Theme:
     published: dict[str, str]  # theme asset name -> published name (style.css -> style.3f2a1c9e.css)
 
     @classmethod
-    def of(cls, root: Path, content: Content, compiled: Path | None, problems: Problems) -> "Theme":
+    def of(cls, root: Path, content: Content, compiled: Path | None, problems: Problems,
+           served: Path | None = None) -> "Theme":
+        """`served`: a site (OUT) whose names for the assets the pages get, where it has one (a
+        first look, made before the build of a stylesheet saved a moment ago)."""
         from . import render
-        from .assets import FOLDER, fingerprint
+        from .assets import FOLDER, fingerprint, served_names
         from .pages import Urls
 
         urls = Urls(content.site.base_url, content.site.base_path)
         files = theme_files(root, "assets", problems)
         assets = {name: path.read_bytes() for name, path in files.items()}
         published = fingerprint(assets)
+        if served is not None:
+            published.update(served_names(served / FOLDER, assets))
         env = render.environment(root, content.site, urls,
                                  {name: f"{urls.base_path}{FOLDER}{published[name]}" for name in assets}, compiled)
         return cls(urls, env, assets, published)

@@ -309,15 +309,18 @@ class Rebuilder:
         except Exception as exc:  # a bug: the build comes next all the same
             print(f"first look skipped: internal error ({type(exc).__name__}: {exc})", file=self.reporter.err, flush=True)
             return
+        # what the browsers have not seen: a look made during a build has the build's saves too
+        new = sorted(rel for rel, data in found.items() if self.preview.drafts.get(rel) != data)
         self.preview.drafts = found  # none: nothing to show early, or nothing that can be
-        if found:
+        if new:
             self.preview.build += 1
             seconds = asyncio.get_running_loop().time() - started
-            styles = all(rel.endswith(".css") for rel in found)  # swapped in: fetched again under their URLs
-            what = "stylesheet" if styles else "page"
-            print(f"first look at {len(found)} {what}{'s' if len(found) > 1 else ''} in {seconds:.2f} s; "
-                  "building the site", file=self.reporter.out, flush=True)
-            reload_browsers([f"{self.preview.base_path}{rel}" for rel in sorted(found)] if styles else ["*"])
+            styles = [rel for rel in new if rel.endswith(".css")]  # swapped in: fetched again under their URLs
+            said = [f"{n} {what}{'s' if n > 1 else ''}" for n, what in ((len(new) - len(styles), "page"),
+                                                                      (len(styles), "stylesheet")) if n]
+            print(f"first look at {' and '.join(said)} in {seconds:.2f} s; building the site",
+                  file=self.reporter.out, flush=True)
+            reload_browsers([f"{self.preview.base_path}{rel}" for rel in styles] if styles == new else ["*"])
 
     def _cold(self) -> bool:
         """Whether nothing is planned in memory for a first look, and a warm-up would do it."""

@@ -8,13 +8,15 @@ them in place of the site's files until the build's site is in place (Hugo's "fa
 does the same for the pages open in a browser). What such a page gathers from other
 files (the index: backlinks, related explainers, who is involved) is the last build's
 until then. Nothing is shown early for a save that adds, removes or renames a file, that
-touches anything but content items, or that has any problem: the build reports those. Nor
-while the theme's assets on disk are not the site's (a stylesheet saved a moment ago, which
-serve may not even have heard of): the pages would name a file the site does not have yet.
+touches anything but content items, or that has any problem: the build reports those.
 
 A saved stylesheet gets a first look too: its bytes, served under the name the site serves it
 by now, which the open pages are told to fetch again. Every page names the stylesheet by its
-fingerprint, so the build renders every page again: 12-17 s at 5,000 explainers.
+fingerprint, so the build renders every page again: 12-17 s at 5,000 explainers. So a look's
+pages name the theme's assets as the site serves them by now, not by the bytes on disk (a
+stylesheet saved a moment ago, which serve may not even have heard of, has a name the site
+does not have yet): a page saved while that build runs is shown at once too, in the saved
+stylesheet, which the look serves under that name.
 
 serve also makes first looks while a build runs, in a thread of their own: a look only reads
 the last build's plan (which no later build changes) and makes objects of its own; the one
@@ -25,14 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
-import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from . import load, pages, render
-from .assets import FOLDER, published_as
+from .assets import FOLDER, served_names
 from .cache import remembered_plan
 from .markup import MarkdownRenderer
 from .model import Content
@@ -43,16 +43,18 @@ from .render_bodies import OPTIONS
 
 
 def first_look(options: Options, changed: set[str]) -> dict[str, bytes]:
-    """The pages the saved files show, by output path, where they differ from the site's; or,
-    if stylesheets are among them, the stylesheets alone (_restyled); {} for none."""
+    """The pages the saved files show, by output path, where they differ from the site's, and
+    the saved stylesheets (_restyled); {} for none. The pages name the stylesheets as the site
+    serves them by now: under those names a look serves the saved bytes."""
     styles = {path for path in changed if Path(path).suffix.lower() == ".css"}
-    if styles:  # and no page: its look would name a stylesheet the site does not have yet (_served)
-        return _restyled(options, styles)
-    plan = remembered_plan(options.root, options.out)
-    if plan is None or plan.inputs is None or not changed:
+    found = _restyled(options, styles) if styles else {}
+    if styles and not found:
         return {}
+    plan = remembered_plan(options.root, options.out)
+    if plan is None or plan.inputs is None or not changed - styles:
+        return found
     with collector_paused():  # as in a build
-        return _look(options, plan.inputs, changed)
+        return found | _look(options, plan.inputs, changed - styles)
 
 
 def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
@@ -73,7 +75,7 @@ def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
                                   cards=tables["card"])
     checked = Problems()  # the rules across files (an unknown actor, a name taken twice): the last build passed them
     load.check_references(content, checked, options.build_date(), only=set(saved))
-    theme = Theme.of(root, content, None, problems)
+    theme = Theme.of(root, content, None, problems, served=options.out)
     if problems.items or checked.errors or not _served(options.out, theme.static(root, content)):
         return {}
 
@@ -110,18 +112,10 @@ def _restyled(options: Options, changed: set[str]) -> dict[str, bytes]:
     found = {}
     for path in changed:
         asset = theme_asset(options.root, Path(path))
-        if asset is None:
+        served = served_names(options.out / FOLDER, [asset[0]]) if asset else {}
+        if not served:
             return {}
-        name, data = asset
-        folder, published = posixpath.dirname(name), published_as(name)
-        try:
-            names = [posixpath.join(folder, entry) for entry in os.listdir(options.out / FOLDER / folder)]
-        except OSError:
-            return {}
-        served = [rel for rel in names if published.fullmatch(rel)]
-        if len(served) != 1:
-            return {}
-        found[f"{FOLDER}{served[0]}"] = data
+        found[f"{FOLDER}{served[asset[0]]}"] = asset[1]
     return found
 
 
