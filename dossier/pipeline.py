@@ -139,7 +139,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     bodies.assets = assets_digest(theme.published)
     plan_from = plan_inputs(content, index, bodies.rendered, theme.urls)
     # taken once: before planning if a record is compared with them, else in Pagefind's shadow
-    tokened = functools.cache(lambda: bodies.tokens(plan_from))
+    tokened = bodies.tokens(plan_from)
     planned = plan(plan_from, theme.urls, last.plan if last else None,
                    None if options.replan or last else bodies.recorded(tokened))
     pages = list(planned.outputs.values())
@@ -166,7 +166,8 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         # once, then or after publishing) and a thread links a fresh site's mirror. Or it only takes
         # the record in, for a later writing (Options.record_later) that makes the plan's record then.
         later = options.record_later and not planned.unplanned  # (stand-ins' plan: the recorded one)
-        plan_record = functools.cache(lambda: (bodies.assets, record_of(planned, tokened())))
+        assets = bodies.assets
+        plan_record = functools.cache(lambda: (assets, record_of(planned, tokened())))
         record = functools.cache(lambda: cache.prepare(bodies.markdown.used, records, bodies.fields_table(records),
                                                        Index(explainer_actors=index.explainer_actors,
                                                              explainers_by_date=index.explainers_by_date,
@@ -286,23 +287,27 @@ class BodyStep:
         self.rendered = self.markdown.render_all(problems)
         _stop_on_errors(problems)
 
-    def tokens(self, inputs: Any) -> Any:
-        """The inputs of the plan as a reuse.Record holds them (reuse.tokens)."""
+    def tokens(self, inputs: Any) -> Callable[[], Any]:
+        """What makes (once) the inputs of the plan as a reuse.Record holds them (reuse.tokens).
+
+        It holds nothing of this step, nor of the build cache: serve keeps it until the editor
+        pauses (Options.record_later), and a build's step and cache hold cycles, which would
+        then be frozen in serve (serve.Collector) until a full collection."""
         from . import reuse
 
-        entries = self.markdown.entries
-        return reuse.tokens(inputs, self._item_token, {k: e.token for k, e in entries.items()},
-                            {k: e.said for k, e in entries.items()})
+        entries, hashes = self.markdown.entries, self.cache.hashes
+        tokens, said = {k: e.token for k, e in entries.items()}, {k: e.said for k, e in entries.items()}
+
+        def item_token(item: Any) -> bytes:  # the checksum of the bytes it was read from (cache.Memo)
+            return hashes.get(item.path) or os.urandom(16)
+
+        return functools.cache(lambda: reuse.tokens(inputs, item_token, tokens, said))
 
     def recorded(self, tokened: Callable[[], Any]) -> tuple[Any, Any] | None:
         """The last build's plan as the cache recorded it (a reuse.Record, kept with the assets'
         digest: its pages' shapes hold those names), and this build's inputs as its tokens."""
         kept = None if self.cache.fresh else self.cache.index.get("plan")
         return (kept[1], tokened()) if kept and kept[0] == self.assets else None
-
-    def _item_token(self, item: Any) -> bytes:
-        """The checksum of the bytes the item was read from (cache.Memo keeps one object for them)."""
-        return self.cache.hashes.get(item.path) or os.urandom(16)
 
     def shapes(self, pages: list[Page], last: Planned | None, planned: Any) -> list[bytes | None]:
         """Each page's plan digest, with the assets' published names: a stylesheet saved after

@@ -858,7 +858,7 @@ from pathlib import Path
 from dossier import pipeline, serve
 
 root = Path(sys.argv[1])
-options = pipeline.Options(root=root, out=root / "site")
+options = pipeline.Options(root=root, out=root / "site", record_later=True)  # as serve.Rebuilder builds
 collector = serve.Collector()
 explainer = root / "content" / "explainers" / "putin-visits-pyongyang.md"
 
