@@ -45,7 +45,7 @@ from .pipeline import Options, Result
 from .problems import ContentError, Problem
 from .render import BUILTIN
 from .serve_first_look import first_look, theme_asset
-from .serve_http import Hosts, Preview, application, bracketed, reload_browsers, server_limits
+from .serve_http import Hosts, Preview, application, bracketed, open_pages, reload_browsers, server_limits
 from .serve_page import overlay_html
 from .serve_watch import Watcher
 
@@ -305,7 +305,8 @@ class Rebuilder:
             return
         started = self.looked = asyncio.get_running_loop().time()
         try:
-            found = await asyncio.get_running_loop().run_in_executor(self.looks, first_look, self.options, changed)
+            found = await asyncio.get_running_loop().run_in_executor(self.looks, first_look, self.options, changed,
+                                                                     open_pages(self.preview))
         except Exception as exc:  # a bug: the build comes next all the same
             print(f"first look skipped: internal error ({type(exc).__name__}: {exc})", file=self.reporter.err, flush=True)
             return

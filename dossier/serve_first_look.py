@@ -8,7 +8,10 @@ them in place of the site's files until the build's site is in place (Hugo's "fa
 does the same for the pages open in a browser). What such a page gathers from other
 files (the index: backlinks, related explainers, who is involved) is the last build's
 until then. Nothing is shown early for a save that adds, removes or renames a file, that
-touches anything but content items, or that has any problem: the build reports those.
+touches anything but content items and layouts, or that has any problem: the build reports those.
+A saved layout is shown on the pages the browsers have open (serve_http.open_pages), each made
+from the last build's plan with the layouts as saved (an item's body made again: it may embed
+a card's partial); the build renders every page, 20 s and more at 5,000 explainers.
 
 A saved stylesheet gets a first look too: its bytes, served under the name the site serves it
 by now, which the open pages are told to fetch again. Every page names the stylesheet by its
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,10 +46,11 @@ from .render import theme_dirs
 from .render_bodies import OPTIONS
 
 
-def first_look(options: Options, changed: set[str]) -> dict[str, bytes]:
+def first_look(options: Options, changed: set[str], open_pages: set[str] = frozenset()) -> dict[str, bytes]:
     """The pages the saved files show, by output path, where they differ from the site's, and
     the saved stylesheets (_restyled); {} for none. The pages name the stylesheets as the site
-    serves them by now: under those names a look serves the saved bytes."""
+    serves them by now: under those names a look serves the saved bytes. A saved layout shows
+    on the pages the browsers have open (`open_pages`, output paths)."""
     styles = {path for path in changed if Path(path).suffix.lower() == ".css"}
     found = _restyled(options, styles) if styles else {}
     if styles and not found:
@@ -53,12 +58,15 @@ def first_look(options: Options, changed: set[str]) -> dict[str, bytes]:
     plan = remembered_plan(options.root, options.out)
     if plan is None or plan.inputs is None or not changed - styles:
         return found
+    folders = [folder.resolve() for folder in theme_dirs(options.root, "layouts")]
+    layouts = {path for path in changed if any(Path(path).is_relative_to(folder) for folder in folders)}
     with collector_paused():  # as in a build
-        return found | _look(options, plan.inputs, changed - styles)
+        return found | _look(options, plan, changed - styles - layouts, open_pages if layouts else set())
 
 
-def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
-    root, problems = options.root, Problems()
+def _look(options: Options, plan, changed: set[str], relaid: set[str]) -> dict[str, bytes]:
+    """The pages of the saved items, and the `relaid` pages (in the layouts as saved)."""
+    root, problems, inputs = options.root, Problems(), plan.inputs
     content, bodies = inputs.content, dict(inputs.bodies)
     tables = {kind: dict(getattr(content, f"{kind}s")) for kind in ("explainer", "actor", "card")}
     saved = []
@@ -89,21 +97,30 @@ def _look(options: Options, inputs, changed: set[str]) -> dict[str, bytes]:
     for kind, slug in saved:  # an embedded claim is part of its explainers' bodies
         if kind == "card":
             shown += [("explainer", e) for e in inputs.index.embedded_in.get(slug, []) if ("explainer", e) not in shown]
+    others = []  # the relaid pages of no item, as the last build planned them
+    for rel in sorted(relaid):
+        item = _ITEM_PAGE.fullmatch(rel)
+        if item and item[2] in tables[item[1]]:  # its body too: it may embed a card's partial
+            shown += [(item[1], item[2])] if (item[1], item[2]) not in shown else []
+        elif rel in plan.outputs:
+            others.append(plan.outputs[rel])
     for kind, slug in sorted(shown, key=lambda k: k[0] != "card"):  # claims first: explainers embed them
         item = tables[kind][slug]
         bodies[(kind, slug)] = markdown.render(item.claim if kind == "card" else item.body, problems, **OPTIONS[kind])
     if problems.items:
         return {}
     found = {}
-    for kind, slug in shown:
-        page = pages.item_page(kind, tables[kind][slug], content, inputs.index, bodies, theme.urls,
-                               inputs.net, inputs.when)
+    for page in [pages.item_page(kind, tables[kind][slug], content, inputs.index, bodies, theme.urls, inputs.net,
+                                 inputs.when) for kind, slug in shown] + others:
         data = render.render_page(theme.env, page, problems, root)
         if data is None:
             return {}
         if _differs(options.out / page.output, data):
             found[page.output] = data
     return found
+
+
+_ITEM_PAGE = re.compile(r"(explainer|actor|card)s/([^/]+)/index\.html")  # pages.item_page's outputs
 
 
 def _restyled(options: Options, changed: set[str]) -> dict[str, bytes]:

@@ -113,16 +113,24 @@ class Guarded(web.RequestHandler):
 
 
 class ReloadSocket(Guarded, LiveReloadHandler):
-    """livereload's websocket: same-origin only, and a browser counts as soon as it says hello."""
+    """livereload's websocket: same-origin only, and a browser counts as soon as it says hello.
+
+    livereload.js then says which page it is on (`info`): a saved layout's first look is made
+    of the pages open (open_pages)."""
+
+    page = ""  # the path of the page the browser has open, as its `info` said
 
     def check_origin(self, origin: str) -> bool:
         return WebSocketHandler.check_origin(self, origin)  # tornado's same-origin check
 
     def on_message(self, message: str | bytes) -> None:
         try:
-            command = json.loads(message).get("command")
+            said = json.loads(message)
+            command = said.get("command")
         except (ValueError, TypeError, AttributeError):
             return
+        if command == "info" and isinstance(said.get("url"), str):
+            self.page = urllib.parse.urlsplit(said["url"]).path[:2048]
         if command == "hello":
             # Registered before the hello reply goes out, so once the page sees the handshake
             # (and asks for BUILD_PATH), no later build can miss it.
@@ -295,6 +303,17 @@ def server_limits() -> dict:
         "idle_connection_timeout": 10,  # seconds to send a whole request head, and between kept-alive requests
         "body_timeout": 10,  # seconds to send a whole body
     }
+
+
+def open_pages(preview: Preview) -> set[str]:
+    """The output paths of the HTML pages the connected browsers have open (on the loop)."""
+    out = preview.out.resolve()
+    found = set()
+    for page in {getattr(socket_, "page", "") for socket_ in LiveReloadHandler.waiters} - {""}:
+        where = locate(out, preview.base_path, page)
+        if isinstance(where, Path) and where.suffix == ".html":
+            found.add(where.relative_to(out).as_posix())
+    return found
 
 
 def reload_browsers(paths: list[str]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dossier import pipeline
+from dossier.render import BUILTIN
 from dossier.serve_first_look import first_look
 
 from .test_incremental import edit
@@ -48,6 +49,29 @@ def test_a_first_look_is_the_page_the_build_then_writes(site, saved, old, new, p
     assert set(found) == pages
     assert found == built
     assert all(words in data for data in found.values())
+
+
+@pytest.mark.parametrize("layout, old, new", [
+    ("base.html", "</main>", '<p class="relaid">Relaid.</p></main>'),  # every page
+    ("partials/card.html", "</", '<p class="relaid">Relaid.</p></'),  # in the bodies that embed a card
+])
+def test_a_saved_layout_shows_on_the_open_pages_as_the_build_then_writes_them(site, layout, old, new):
+    """A layout's build renders every page (20 s and more at 5,000 explainers): its first look
+    is the pages the browsers have open, an item's page with its body made again (it may embed
+    a card's partial), another page as the last build planned it."""
+    built = BUILTIN / "layouts" / layout
+    saved = site / "layouts" / layout
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    text = built.read_text(encoding="utf-8")
+    assert old in text
+    saved.write_text(text.replace(old, new, 1), encoding="utf-8")
+    open_pages = {"explainers/putin-visits-pyongyang/index.html", "timeline/index.html", "index.html"}
+    found = first_look(options(site), {str(saved)}, open_pages)
+    assert first_look(options(site), {str(saved)}) == {}  # no page open: nothing early
+    pipeline.build(options(site))
+    shown = {rel for rel in open_pages if b'class="relaid"' in (site / "site" / rel).read_bytes()}
+    assert shown and set(found) == shown
+    assert found == {rel: (site / "site" / rel).read_bytes() for rel in found}
 
 
 def test_a_first_look_uses_the_saved_links_and_shows_only_what_changed(site):

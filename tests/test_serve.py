@@ -675,6 +675,31 @@ def test_a_page_saved_while_a_stylesheet_is_built_is_shown_at_once(served, tmp_p
     assert b"Saved while restyling" in built.read_bytes() and not (root / "site" / "assets" / old[0]).exists()
 
 
+def test_a_saved_layout_shows_at_once_on_the_page_a_browser_has_open(served, tmp_path):
+    """A layout's build renders every page. The page a browser has open (as livereload.js says
+    in its `info`) gets a first look in the saved layout at once."""
+    root = make_site(tmp_path / "relaying")
+    card = (BUILTIN / "layouts" / "card.html").read_text(encoding="utf-8")  # rendered in seconds: a slow page
+    slow = f"{{% for i in range({slow_loops()}) %}}{LOOP}{{% endfor %}}{{% endblock %}}"
+    (root / "layouts").mkdir()
+    (root / "layouts" / "card.html").write_text(card[:card.rindex("{% endblock %}")] + slow, encoding="utf-8")
+    server = served(root)
+    page = f"{BASE}explainers/first-look/"
+    socket_ = listening_socket(server.port)
+    socket_.send({"command": "info", "plugins": {}, "url": f"http://127.0.0.1:{server.port}{page}"})
+    time.sleep(0.2)  # the server has read it
+    builds = server.builds()
+    base = (BUILTIN / "layouts" / "base.html").read_text(encoding="utf-8")
+    save(root / "layouts" / "base.html", base.replace("</main>", '<p class="relaid">Relaid.</p></main>', 1))
+    assert socket_.receive(20)["path"] == "*"
+    body = server.wait_for_page(page, lambda s, b: b'class="relaid"' in b, timeout=5)
+    assert server.builds() == builds and b"A first look" in body, server.output  # the layout's build is under way
+    server.wait_for_output(r"first look at 1 page in")
+    server.wait_for_output(rf"(?ms)(^built .*){{{builds + 1}}}", timeout=60)
+    assert b'class="relaid"' in server.request(f"{BASE}cards/shells/")[2]  # the build's, every page
+    socket_.close()
+
+
 def test_a_start_with_nothing_to_build_warms_up_for_first_looks(served, tmp_path):
     """On a site built before, serve's first build does nothing and plans nothing; once the
     editor pauses it plans every page in memory, and the next save gets its first look."""
@@ -934,7 +959,7 @@ def test_a_save_during_a_build_gets_its_first_look_beside_it(tmp_path, monkeypat
         changed = ["explainers/a/index.html"] + (["assets/style.1.css", "assets/style.2.css"] if restyled else [])
         return serve.Outcome(result=pipeline.Result(pages=1, changed=changed))
 
-    def look(options, changed):
+    def look(options, changed, open_pages):
         looks.append(set(changed))
         return {"explainers/a/index.html": f"look {len(looks)}".encode()}
 
@@ -990,7 +1015,7 @@ def test_a_save_that_stops_the_search_catching_up_gets_its_first_look(tmp_path, 
             return serve.Outcome(stopped=True)
         return serve.Outcome(result=pipeline.Result(pages=1, changed=["explainers/a/index.html"], search_behind=True))
 
-    def look(options, changed):
+    def look(options, changed, open_pages):
         looks.append(set(changed))
         return {"explainers/a/index.html": b"look"} if changed else {}
 
@@ -1033,7 +1058,7 @@ def test_serve_collects_in_full_only_when_the_editor_pauses(tmp_path, monkeypatc
         return serve.Outcome(result=pipeline.Result(pages=1, changed=["explainers/a/index.html"]))
 
     monkeypatch.setattr(serve, "attempt", build)
-    monkeypatch.setattr(serve, "first_look", lambda options, changed: {})
+    monkeypatch.setattr(serve, "first_look", lambda options, changed, open_pages: {})
     monkeypatch.setattr(serve, "reload_browsers", lambda paths: None)
     monkeypatch.setattr(serve, "remembered_plan", lambda root, out: object())  # warm: no warm-up
     monkeypatch.setattr(serve, "SEARCH_PAUSE", 0.3)
