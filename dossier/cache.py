@@ -486,6 +486,9 @@ def write_remembered(root: Path, out: Path) -> None:
     cache = BuildCache(root, out).open()
     try:
         cache.write_remembered()
+    except BaseException:  # not tried again at every pause: the next build reads what is on disk
+        _REMEMBERED.pop(cache.folder, None)
+        raise
     finally:
         cache.close()
 

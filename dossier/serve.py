@@ -348,6 +348,9 @@ class Rebuilder:
         except OSError as exc:  # as a build's failed save says: the site is fine, the next build starts afresh
             print(f"warning: the build cache could not be saved ({exc.strerror or exc}); "
                   "the next build starts afresh", file=self.reporter.err, flush=True)
+        except Exception:  # a bug: the site is fine; say it, keep serving
+            print("warning: the build cache could not be saved: internal error\n" + traceback.format_exc(),
+                  file=self.reporter.err, flush=True)
 
     async def _catch_up_search(self) -> None:
         """The search index made for the pages as they are, and serve warmed up if it is cold."""

@@ -593,6 +593,25 @@ def test_serve_writes_the_build_cache_when_the_editor_pauses_and_no_record_is_lo
     assert_same_as_clean(site, tmp_path)
 
 
+def test_a_record_that_cannot_be_written_later_is_dropped_not_tried_at_every_pause(site, tmp_path, monkeypatch):
+    """A failure while writing the record kept for later (a bug in making the plan's record)
+    drops it from memory: the next build starts from the record on disk, and is right."""
+    from dossier import cache, pipeline, reuse
+
+    build(site)
+    options = pipeline.Options(root=site, out=site / "site", search=False, record_later=True)
+    pipeline.build(dataclasses.replace(options, replan=True))
+    edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Unwritten, ")
+    pipeline.build(options)
+    monkeypatch.setattr(reuse, "tokens", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        cache.write_remembered(site, site / "site")
+    assert not cache.unwritten(site, site / "site")
+    monkeypatch.undo()
+    assert build(site)[0] > 0  # the card's pages, rendered again from the record on disk
+    assert_same_as_clean(site, tmp_path)
+
+
 def test_the_site_is_published_before_the_build_cache_is_saved(site, monkeypatch):
     """serve reloads the browsers from Options.published: it must come once the new site is
     in place, and wait neither for the mirror's levelling nor for the cache (seconds on a

@@ -838,6 +838,28 @@ def test_serve_writes_its_build_cache_at_a_pause_or_as_it_stops(served):
     assert done.returncode == 0 and re.search(r"\(0 rendered", done.stdout), done.stdout + done.stderr
 
 
+def test_serve_goes_on_when_its_build_cache_cannot_be_written(tmp_path, monkeypatch):
+    """Writing the build cache at a pause fails (a full disk, or a bug): serve says so, and goes on."""
+    import io
+
+    from dossier import cache, cli, pipeline, serve
+    from dossier.serve_http import Preview
+
+    out = io.StringIO()
+    rebuilder = serve.Rebuilder(pipeline.Options(root=tmp_path, out=tmp_path / "site"), Preview(out=tmp_path),
+                                cli.Reporter(out, out), debounce=0.01)
+    for failure, said in ((OSError(28, "No space left on device"), "saved (No space left on device); the next"),
+                          (ZeroDivisionError(), "saved: internal error\nTraceback")):
+
+        def write(root, out_, failure=failure):
+            raise failure
+
+        monkeypatch.setattr(cache, "write_remembered", write)
+        rebuilder._write_record()  # does not raise
+        assert f"warning: the build cache could not be {said}" in out.getvalue(), out.getvalue()
+    rebuilder.close()
+
+
 def test_a_busy_port_is_a_usage_error(shared):
     process = subprocess.run([sys.executable, str(REPO / "build.py"), "serve", "--root", str(shared.root),
                               "--port", str(shared.port)], capture_output=True, text=True, timeout=60)
