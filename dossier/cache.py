@@ -26,6 +26,7 @@ import importlib.util
 import os
 import pickle
 import sys
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -117,16 +118,21 @@ class Store:
                 self._dirty.add(_shard(k))
         self.data = data
 
-    def write_aside(self, waiting: list[tuple[Path, Path]], everything: bool = False) -> None:
+    def write_aside(self, waiting: list[tuple[Path, Path]], everything: bool = False,
+                    stop: threading.Event | None = None) -> bool:
         """Pickle the shards that changed into files beside their own, adding (that file, the
-        shard's path) to `waiting`: BuildCache.save() moves them into place."""
+        shard's path) to `waiting`: BuildCache.save() moves them into place. False if `stop`
+        was set before the last one (they are still to be written)."""
         shards: list[dict[Any, Any]] = [{} for _ in range(SHARDS)]
         for key, value in self.data.items():
             shards[_shard(key)][key] = value
         for n in range(SHARDS) if everything else sorted(self._dirty):
+            if stop is not None and stop.is_set():
+                return False
             path = self.folder / f"{self.name}-{n:02d}.pickle"
             waiting.append((_write_aside(path, shards[n]), path))
         self._dirty.clear()
+        return True
 
 
 def _shard(k: Any) -> int:
@@ -357,12 +363,14 @@ class BuildCache:
         if not later:
             self._write_aside()
 
-    def _write_aside(self) -> None:
+    def _write_aside(self, stop: threading.Event | None = None) -> bool:
         try:
             for store in self._stores():
-                store.write_aside(self._waiting, self.fresh)
+                if not store.write_aside(self._waiting, self.fresh, stop):
+                    return False
         except OSError as exc:
             self._unsaved = exc
+        return True
 
     def save(self, core: Core, planned: Any = None, later: Callable[[], Any] | None = None) -> None:
         """Record this build (after prepare()): put in place only after its site was swapped in.
@@ -392,18 +400,25 @@ class BuildCache:
         _REMEMBERED[self.folder] = Remembered(_signature(self.folder / "core.pickle"), core,
                                               {store.name: store.data for store in stores}, planned)
 
-    def write_remembered(self) -> None:
-        """Write the record this process keeps for a later writing (save(later=)), if it has one."""
+    def write_remembered(self, stop: threading.Event | None = None) -> bool:
+        """Write the record this process keeps for a later writing (save(later=)), if it has one.
+
+        False if `stop` was set meanwhile (a save in serve): nothing is written then, and close()
+        removes what was written aside."""
         remembered = self._remembered
         if remembered is None or remembered.later is None:
-            return
+            return True
         for store in self._stores():
             store.data = remembered.stores[store.name]
-            store._dirty = remembered.dirty[store.name]
+            store._dirty = set(remembered.dirty[store.name])  # a copy: stopped, they are all still due
         self.fresh = False  # the shards to write are the dirty ones, however many
+        if stop is not None and stop.is_set():
+            return False
         self.index.put("plan", remembered.later())
-        self._write_aside()
+        if not self._write_aside(stop):
+            return False
         self.save(remembered.core, remembered.planned)
+        return True
 
 
 class Memo:
@@ -480,12 +495,13 @@ class Remembered:
 _REMEMBERED: dict[Path, Remembered] = {}
 
 
-def write_remembered(root: Path, out: Path) -> None:
+def write_remembered(root: Path, out: Path, stop: threading.Event | None = None) -> bool:
     """Write the record of the builds of ROOT into OUT that this process kept for later, if any
-    and if no other process has recorded a build since (then theirs stands)."""
+    and if no other process has recorded a build since (then theirs stands); False if `stop`
+    ended it first (it is still to be written)."""
     cache = BuildCache(root, out).open()
     try:
-        cache.write_remembered()
+        return cache.write_remembered(stop)
     except BaseException:  # not tried again at every pause: the next build reads what is on disk
         _REMEMBERED.pop(cache.folder, None)
         raise

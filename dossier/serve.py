@@ -336,15 +336,19 @@ class Rebuilder:
         if self.search_behind or self._cold():
             await self._catch_up_search()
         loop = asyncio.get_running_loop()
-        if self._unwritten() and not self.wake.is_set():
-            await loop.run_in_executor(self.pool, self.collector.around, self._write_record)
+        if self._unwritten() and not self.wake.is_set():  # stopped by a save, between two files
+            self.stoppable = threading.Event()
+            try:
+                await loop.run_in_executor(self.pool, self.collector.around, self._write_record, self.stoppable)
+            finally:
+                self.stoppable = None
         if self.collector.due() and not self.wake.is_set():
             await loop.run_in_executor(self.pool, self.collector.collect_all)
 
-    def _write_record(self) -> None:
+    def _write_record(self, stop: threading.Event | None = None) -> None:
         """The build cache's record on disk (in the build thread): the next process starts from it."""
         try:
-            cache.write_remembered(self.options.root, self.options.out)
+            cache.write_remembered(self.options.root, self.options.out, stop)
         except OSError as exc:  # as a build's failed save says: the site is fine, the next build starts afresh
             print(f"warning: the build cache could not be saved ({exc.strerror or exc}); "
                   "the next build starts afresh", file=self.reporter.err, flush=True)

@@ -584,7 +584,17 @@ def test_serve_writes_the_build_cache_when_the_editor_pauses_and_no_record_is_lo
         assert 0 < pipeline.build(options).rendered < 15
         assert cache.unwritten(site, site / "site") and on_disk() == before  # nothing written yet
     remembered = cache._REMEMBERED[folder]
-    cache.write_remembered(site, site / "site")
+    for checks in range(12):  # a save stops the writing at once, or after some shards of some stores
+
+        class Save:  # set once checked that many times
+            def is_set(self, left=[checks]) -> bool:  # noqa: B006
+                left[0] -= 1
+                return left[0] < 0
+
+        assert cache.write_remembered(site, site / "site", stop=Save()) is False
+        assert cache.unwritten(site, site / "site") and on_disk() == before  # nothing in place, still due
+        assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # nor left aside
+    assert cache.write_remembered(site, site / "site") is True
     assert not cache.unwritten(site, site / "site") and on_disk() != before
     del cache._REMEMBERED[folder]  # as a new process finds it
     for name, data in remembered.stores.items():

@@ -851,7 +851,7 @@ def test_serve_goes_on_when_its_build_cache_cannot_be_written(tmp_path, monkeypa
     for failure, said in ((OSError(28, "No space left on device"), "saved (No space left on device); the next"),
                           (ZeroDivisionError(), "saved: internal error\nTraceback")):
 
-        def write(root, out_, failure=failure):
+        def write(root, out_, stop=None, failure=failure):
             raise failure
 
         monkeypatch.setattr(cache, "write_remembered", write)
@@ -1100,6 +1100,54 @@ def test_serve_collects_in_full_only_when_the_editor_pauses(tmp_path, monkeypatc
         assert events[:-1] == ["build"] * 3 and events[-1].startswith("collect in dossier-build"), events
         await asyncio.sleep(0.5)  # nothing more is due
         assert len(events) == 4, events
+        rebuilds.cancel()
+        rebuilder.close()
+
+    _run_apart(main)
+
+
+def test_a_save_stops_the_build_cache_being_written_at_a_pause(tmp_path, monkeypatch):
+    """serve.Rebuilder: the build cache is written once the editor pauses (0.7 s at 5,000
+    explainers, the interpreter mostly held); a save meanwhile stops it, and it is written at
+    the next pause."""
+    import asyncio
+    import io
+
+    from dossier import cache, cli, pipeline, serve
+    from dossier.serve_http import Preview
+
+    events, written = [], []
+
+    def build(options):
+        events.append("build")
+        return serve.Outcome(result=pipeline.Result(pages=1, changed=["explainers/a/index.html"]))
+
+    def write(root, out, stop=None):
+        events.append("write")
+        if events.count("write") == 1 and stop is not None and stop.wait(10):  # the first one waits for a save
+            events.append("stopped")
+            return False
+        written.append(True)
+        return True
+
+    monkeypatch.setattr(serve, "attempt", build)
+    monkeypatch.setattr(serve, "first_look", lambda options, changed, open_pages: {})
+    monkeypatch.setattr(serve, "reload_browsers", lambda paths: None)
+    monkeypatch.setattr(serve, "remembered_plan", lambda root, out: object())  # warm: no warm-up
+    monkeypatch.setattr(serve, "SEARCH_PAUSE", 0.2)
+    monkeypatch.setattr(cache, "unwritten", lambda root, out: events[-1:] != ["write"] or not written)
+    monkeypatch.setattr(cache, "write_remembered", write)
+
+    async def main():
+        options = pipeline.Options(root=tmp_path, out=tmp_path / "site")
+        rebuilder = serve.Rebuilder(options, Preview(out=tmp_path), cli.Reporter(*[io.StringIO()] * 2), debounce=0.01)
+        rebuilds = asyncio.create_task(rebuilder.run())
+        await _until(lambda: events == ["write"], said=lambda: events)  # the pause: it is being written
+        rebuilder.changed("a.md")
+        await _until(lambda: len(events) > 2, said=lambda: events)
+        assert events[:3] == ["write", "stopped", "build"], events  # the save's build comes at once
+        await _until(lambda: written, said=lambda: events)  # and the next pause writes it
+        assert events == ["write", "stopped", "build", "write"], events
         rebuilds.cancel()
         rebuilder.close()
 
