@@ -9,14 +9,16 @@
     serve_page   what every served HTML page gets: livereload's client, its build number
                  and a freshness check, a stylesheet swapper, and the error overlay
     serve_first_look
-                 a save's first look: the saved items' pages, made at once from the last
-                 build and served until a build has the save (also for saves during a build)
+                 a save's first look: the saved items' pages (a saved layout's: the pages
+                 open in browsers; a stylesheet: itself), made at once from the last build
+                 and served until a build has the save (also for saves during a build)
 
 Every save reaches the browser: a burst of saves is one build of the last state; a save
 during a build stops it if it has written nothing yet (but never two builds in a row), or
 else gets another build after it; every build reloads the browsers as soon as
 its site is in place (Options.published), and leaves the writing of the build cache to the
-editor's pause (Options.record_later; at 5,000 explainers 1-2 s a build). livereload's 3-second
+editor's pause (Options.record_later; at 5,000 explainers 0.9-1.1 s a build), which a save
+stops. livereload's 3-second
 reload throttle lives in LiveReloadHandler.poll_tasks, its polling path, which is not
 used: builds call LiveReloadHandler.reload_waiters directly.
 A page that loads while a build finishes finds out when its websocket connects.
