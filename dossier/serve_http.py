@@ -127,10 +127,10 @@ class ReloadSocket(Guarded, LiveReloadHandler):
         try:
             said = json.loads(message)
             command = said.get("command")
-        except (ValueError, TypeError, AttributeError):
+            if command == "info" and isinstance(said.get("url"), str):
+                self.page = urllib.parse.urlsplit(said["url"]).path[:2048]
+        except (ValueError, TypeError, AttributeError):  # not JSON, not an object, not a URL
             return
-        if command == "info" and isinstance(said.get("url"), str):
-            self.page = urllib.parse.urlsplit(said["url"]).path[:2048]
         if command == "hello":
             # Registered before the hello reply goes out, so once the page sees the handshake
             # (and asks for BUILD_PATH), no later build can miss it.

@@ -327,6 +327,11 @@ def test_websocket_from_the_same_origin_says_hello(shared):
     assert socket_.status == 101
     socket_.send({"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]})
     assert socket_.receive(5)["command"] == "hello"
+    for url in ("http://[::1", 7, "/../../etc/passwd"):  # the page it says it is on: taken with care
+        socket_.send({"command": "info", "url": url})
+    socket_.send({"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]})
+    assert socket_.receive(5)["command"] == "hello"  # still heard
+    assert "Traceback" not in shared.output, shared.output
     socket_.close()
 
 
