@@ -239,8 +239,8 @@ class Theme:
     @classmethod
     def of(cls, root: Path, content: Content, compiled: Path | None, problems: Problems,
            served: Path | None = None) -> "Theme":
-        """`served`: a site (OUT) whose names for the assets the pages get, where it has one (a
-        first look, made before the build of a stylesheet saved a moment ago)."""
+        """`served`: a site (OUT); the pages then name each asset as that site serves it, where it
+        has one file of it (a first look, made before the build of a stylesheet saved a moment ago)."""
         from . import render
         from .assets import FOLDER, fingerprint, served_names
         from .pages import Urls
