@@ -11,6 +11,8 @@ page's DOM holds the new title (Date.now() when serve's client has swapped the n
 or at DOMContentLoaded if it reloaded; the same clock). Then the same for stylesheet saves,
 which are swapped in too (or reloaded, when their build also has a page save that a big site
 was still building): up to the first animation frame whose computed style shows the change.
+Then layout saves (`--layout-saves`, a site's own base.html with a marker, removed afterwards),
+each after the last one's build: up to the moment the open page has the marker, and the build.
 
 Prints each latency, then median, p90 and the median build time that serve reported.
 Not a test: the numbers depend on the machine and its load.
@@ -48,6 +50,8 @@ const recordTitle = () => {
   const h1 = document.querySelector('h1');
   const seen = JSON.parse(sessionStorage.getItem('seen') || '{}');
   seen[h1 ? h1.textContent.trim() : ''] = Date.now();
+  const layout = document.querySelector('[data-bench-layout]');  // a layout save's marker
+  if (layout) seen['layout ' + layout.dataset.benchLayout] ??= Date.now();
   sessionStorage.setItem('seen', JSON.stringify(seen));
 };
 document.addEventListener('DOMContentLoaded', recordTitle);  // a reloaded page
@@ -113,6 +117,17 @@ def start_serve(root: Path, timeout: float) -> tuple[subprocess.Popen, str, list
     raise SystemExit("serve did not start")
 
 
+def builds_done(lines: list[str]) -> int:
+    """How many builds serve has reported, good or not."""
+    return len(re.findall(r"^(built |error)", "".join(lines), re.M))
+
+
+def serve_is_building(lines: list[str]) -> bool:
+    """Whether serve's last word is a first look, whose build has not ended yet."""
+    said = [line for line in lines if re.match(r"(built |error|first look)", line)]
+    return bool(said) and said[-1].startswith("first look")
+
+
 def summary(name: str, values: list[float]) -> str:
     ordered = sorted(values)
     p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
@@ -128,6 +143,7 @@ def main() -> None:
     parser.add_argument("--style-saves", type=int, help="stylesheet saves (default: half the saves, at least 5)")
     parser.add_argument("--root", type=Path, help="a site root to serve in place (with assets/style.css)")
     parser.add_argument("--explainer", default="putin-visits-pyongyang")
+    parser.add_argument("--layout-saves", type=int, default=3, help="layout saves, each after the last one's build")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="serve-latency-") as temp:
@@ -139,6 +155,10 @@ def main() -> None:
         style = root / "assets" / "style.css"
         explainer = root / "content" / "explainers" / f"{args.explainer}.md"
         original, original_style = explainer.read_text(encoding="utf-8"), style.read_text(encoding="utf-8")
+        layout = root / "layouts" / "base.html"
+        had_layout, had_layouts = layout.exists(), layout.parent.exists()
+        if had_layout and args.layout_saves:
+            raise SystemExit(f"{layout} exists: the layout saves would replace it (--layout-saves 0)")
         title = re.search(r"^title: (.*)$", original, re.M).group(0)
         process, url, lines = start_serve(root, 3600 if args.root else 120)
         limit = 600 if args.root else 30  # seconds a save may take to show
@@ -171,6 +191,7 @@ def main() -> None:
                           flush=True)
                     time.sleep(args.gap)
 
+                said_for_pages = len(lines)  # what serve said up to the last page save's first look
                 page.evaluate("() => { sessionStorage.setItem('watch', '1'); window.__watchColour(); }")
                 styles, base = [], style.read_text(encoding="utf-8")
                 style_saves = max(5, args.saves // 2) if args.style_saves is None else args.style_saves
@@ -182,23 +203,48 @@ def main() -> None:
                     styles.append(seen - started)
                     print(f"stylesheet save {n}: {seen - started:.0f} ms", flush=True)
                     time.sleep(args.gap)
+
+                layouts, layout_builds = [], []
+                built = (REPO / "layouts" / "base.html").read_text(encoding="utf-8")
+                for n in range(1, args.layout_saves + 1):
+                    while serve_is_building(lines):
+                        time.sleep(0.1)
+                    done = builds_done(lines)
+                    layout.parent.mkdir(exist_ok=True)
+                    started = save(layout, built.replace("</main>", f'<p data-bench-layout="{n}"></p></main>', 1))
+                    seen = wait(page, "k => JSON.parse(sessionStorage.getItem('seen') || '{}')[k]", f"layout {n}",
+                                limit, (process, lines))
+                    deadline = time.monotonic() + limit
+                    while builds_done(lines) == done and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    layouts.append(seen - started)
+                    layout_builds.append(time.time() * 1000 - started)
+                    print(f"layout save {n}: {seen - started:.0f} ms (its build ended after "
+                          f"{layout_builds[-1] / 1000:.1f} s)", flush=True)
                 browser.close()
         finally:
             process.terminate()
             process.wait(timeout=120)
             explainer.write_text(original, encoding="utf-8")
             style.write_text(original_style, encoding="utf-8")
+            if not had_layout:
+                layout.unlink(missing_ok=True)
+            if not had_layouts and layout.parent.is_dir() and not any(layout.parent.iterdir()):
+                layout.parent.rmdir()
         builds = [float(s) * 1000 for s in re.findall(r"^built .* in ([\d.]+) s", "".join(lines), re.M)]
         page_builds = builds[builds_before:builds_before + len(pages)]
         print()
         print(summary("save to page (page swapped in or reloaded)", pages))
         print(summary("  of which save to reload message", messages))
-        looks = len(re.findall(r"^first look at \d+ pages? in", "".join(lines), re.M))
+        looks = len(re.findall(r"^first look at \d+ pages? in", "".join(lines[:said_for_pages]), re.M))
         print(f"  first looks (the saved page, made before the build): {looks} of {len(pages)} saves")
         if len(page_builds) == len(messages):
             print(summary("  the build after each save (the whole site in place)", page_builds))
         if styles:
             print(summary("save to page (stylesheet, swapped in or reloaded)", styles))
+        if layouts:
+            print(summary("save to page (layout, the open page)", layouts))
+            print(summary("  the layout's build (every page)", layout_builds))
         print(f"median build time reported by serve: {statistics.median(builds[builds_before:]):.0f} ms "
               f"(the rest is the watcher, the {50} ms quiet period, the reload and the page load)")
         print(f"machine load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
