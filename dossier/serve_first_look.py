@@ -43,7 +43,7 @@ from .model import Content
 from .pipeline import Options, Theme, collector_paused
 from .problems import Problems
 from .render import theme_dirs
-from .render_bodies import OPTIONS
+from .render_bodies import OPTIONS, Renderers
 
 
 def first_look(options: Options, changed: set[str], open_pages: set[str] = frozenset()) -> dict[str, bytes]:
@@ -175,14 +175,11 @@ class _Targets(Mapping):
         return len(self.content.explainers) + len(self.content.actors) + len(self.content.cards)
 
 
-_RENDERER: list = []  # (names, a Markdown renderer for them): its name matcher takes 50 ms at 2,500 actors
+_RENDERER = Renderers()  # the first looks' (one at a time, in their own thread, beside builds)
 
 
 def _markdown(content: Content, urls: pages.Urls) -> MarkdownRenderer:
-    names = pages.names(content)
-    if not _RENDERER or _RENDERER[0] != names:
-        _RENDERER[:] = [names, MarkdownRenderer({}, names)]
-    markdown = _RENDERER[1]
+    markdown = _RENDERER.get(pages.names(content))
     markdown.targets = _Targets(content, urls)
     return markdown
 
