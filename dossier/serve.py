@@ -31,6 +31,7 @@ import dataclasses
 import gc
 import signal
 import socket
+import sys
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -307,7 +308,7 @@ class Rebuilder:
             return
         started = self.looked = asyncio.get_running_loop().time()
         try:
-            found = await asyncio.get_running_loop().run_in_executor(self.looks, first_look, self.options, changed,
+            found = await asyncio.get_running_loop().run_in_executor(self.looks, _look_apace, self.options, changed,
                                                                      open_pages(self.preview))
         except Exception as exc:  # a bug: the build comes next all the same
             print(f"first look skipped: internal error ({type(exc).__name__}: {exc})", file=self.reporter.err, flush=True)
@@ -426,6 +427,22 @@ class Rebuilder:
         self.looks.shutdown(wait=True, cancel_futures=True)
         if self._unwritten():  # so the next `build` (or serve) starts where this one left off
             self._write_record()
+
+
+LOOK_SWITCH = 0.0005  # seconds: how often the interpreter changes threads while a first look is made
+
+
+def _look_apace(options: Options, changed: set[str], open_pages: set[str]) -> dict[str, bytes]:
+    """first_look(), with the interpreter handed from thread to thread every 0.5 ms, not 5 ms,
+    meanwhile: a look made beside a build gives the interpreter up at each file it reads, and
+    waited up to 5 ms each time to have it back. At 5,000 explainers, 20 saves 0.5 s apart, two
+    alternated pairs: from save to page 209 and 211 ms against 307 and 255 ms (medians)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(LOOK_SWITCH)
+    try:
+        return first_look(options, changed, open_pages)
+    finally:
+        sys.setswitchinterval(before)
 
 
 def reload_paths(changed: set[str], root: Path, base: str) -> list[str]:

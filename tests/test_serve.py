@@ -1171,6 +1171,34 @@ def test_a_save_stops_the_build_cache_being_written_at_a_pause(tmp_path, monkeyp
     _run_apart(main)
 
 
+def test_a_first_look_is_made_with_the_interpreter_changing_threads_often(tmp_path, monkeypatch):
+    """serve.Rebuilder: while a first look is made (beside a build, at 5,000 explainers), the
+    interpreter changes threads every 0.5 ms, not every 5 ms; afterwards as it was."""
+    import asyncio
+    import io
+
+    from dossier import cli, pipeline, serve
+    from dossier.serve_http import Preview
+
+    during = []
+
+    def look(options, changed, open_pages):
+        during.append(sys.getswitchinterval())
+        return {}
+
+    monkeypatch.setattr(serve, "first_look", look)
+    before = sys.getswitchinterval()
+
+    async def main():
+        options = pipeline.Options(root=tmp_path, out=tmp_path / "site")
+        rebuilder = serve.Rebuilder(options, Preview(out=tmp_path), cli.Reporter(*[io.StringIO()] * 2), debounce=0.01)
+        await rebuilder.first_look({"a.md"})
+        rebuilder.close()
+
+    _run_apart(main)
+    assert during == [serve.LOOK_SWITCH] and serve.LOOK_SWITCH < before == sys.getswitchinterval()
+
+
 async def _until(condition, timeout=10.0, said=lambda: None):
     import asyncio
 
