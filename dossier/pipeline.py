@@ -197,9 +197,15 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         cache.save(core, None if planned.unplanned else Planned(bodies.assets, planned),  # stand-ins: not here
                    later=plan_record if later else None)
     except OSError as exc:  # the site is in place; only the next build's head start is lost
-        result.warnings.append(Problem(Mark(".cache"), f"the site is built, but the build cache could not be "
-                                       f"saved ({exc.strerror or exc}); the next build starts afresh", "warning"))
+        result.warnings.append(cache_unsaved(exc, "the site is built, but "))
     return result
+
+
+def cache_unsaved(exc: OSError, before: str = "") -> Problem:
+    """The warning that the build cache could not be written (by a build, or by serve at a pause):
+    the site does not depend on it."""
+    return Problem(Mark(".cache"), f"{before}the build cache could not be saved ({exc.strerror or exc}); "
+                   "the next build starts afresh", "warning")
 
 
 @dataclass

@@ -353,8 +353,8 @@ class Rebuilder:
         try:
             cache.write_remembered(self.options.root, self.options.out, stop)
         except OSError as exc:  # as a build's failed save says: the site is fine, the next build starts afresh
-            print(f"warning: the build cache could not be saved ({exc.strerror or exc}); "
-                  "the next build starts afresh", file=self.reporter.err, flush=True)
+            self.reporter.problems([pipeline.cache_unsaved(exc)])
+            self.reporter.err.flush()
         except Exception:  # a bug: the site is fine; say it, keep serving
             print("warning: the build cache could not be saved: internal error\n" + traceback.format_exc(),
                   file=self.reporter.err, flush=True)
