@@ -47,7 +47,8 @@ def build_index(content: Content, bodies: dict[tuple[str, str], Rendered], last:
     `last`, an index made before, lends its related explainers if they were made from the same facts.
     """
     index = Index()
-    _BACKLINKS.next_round()
+    for memo in (_BACKLINKS, _CARDS, _EXPLAINERS):
+        memo.next_round()
     for (kind, slug), rendered in sorted(bodies.items()):
         for actor, backlinks in _BACKLINKS.get(rendered, (kind, slug), _backlinks):
             index.mentions[actor] += backlinks
@@ -68,17 +69,19 @@ def build_index(content: Content, bodies: dict[tuple[str, str], Rendered], last:
 
     for explainer in content.explainers.values():
         rendered = bodies[("explainer", explainer.slug)]
-        cards = _unique(slug for slug, _ in rendered.embeds)
+        cards = _CARDS.get(rendered, (), _cards)
+        # what it gathers from itself and its cards, made again only if one of them is new (serve)
+        made = _EXPLAINERS.get_all((explainer, rendered, *(content.cards[card] for card in cards),
+                                    *(bodies[("card", card)] for card in cards)),
+                                   lambda: _gathered(explainer, rendered, cards, content, index))
+        cards, actors, sources = (list(found) for found in made)
         index.explainer_cards[explainer.slug] = cards
         for card in cards:
             index.embedded_in[card].append(explainer.slug)
-        named = [ref.slug for ref in explainer.actors] + [m.actor for m in rendered.mentions]
-        named += [actor for card in cards for actor in index.card_actors[card]]
-        index.explainer_actors[explainer.slug] = _unique(named)
-        for actor in index.explainer_actors[explainer.slug]:
+        index.explainer_actors[explainer.slug] = actors
+        for actor in actors:
             index.actor_explainers[actor].append(explainer.slug)
-        index.explainer_sources[explainer.slug] = _unique(
-            source for card in cards for source in content.cards[card].sources)
+        index.explainer_sources[explainer.slug] = sources
 
     index.explainers_by_date = sorted(content.explainers,
                                       key=lambda s: (-content.explainers[s].published.toordinal(), s))
@@ -90,8 +93,8 @@ def build_index(content: Content, bodies: dict[tuple[str, str], Rendered], last:
         bits = {actor: _bits(rank[e] for e in explainers) for actor, explainers in index.actor_explainers.items()}
         for explainer in content.explainers:
             index.related[explainer] = _related(explainer, index, rank, bits)
-    index.timeline = sorted((c.slug for c in content.cards.values() if c.date),
-                            key=lambda s: (content.cards[s].date, content.cards[s].title, s))
+    # by date (as its fields: PartialDate's own comparison is Python's, and 5,000 cards take 40 ms), title, slug
+    index.timeline = [card.slug for card in sorted((c for c in content.cards.values() if c.date), key=_on_timeline)]
     for explainers in index.actor_explainers.values():
         explainers.sort(key=rank.__getitem__)
     return index
@@ -106,6 +109,26 @@ def _backlinks(rendered: Rendered, kind: str, slug: str) -> list[tuple[str, list
 
 
 _BACKLINKS = ByIdentity()  # each body's backlinks, while the body is the very same object (serve)
+
+
+def _cards(rendered: Rendered) -> tuple[str, ...]:
+    """The cards a body embeds, each once, in order."""
+    return tuple(_unique(slug for slug, _ in rendered.embeds))
+
+
+def _gathered(explainer, rendered: Rendered, cards: tuple[str, ...], content: Content, index: Index) -> tuple:
+    """An explainer's cards, its actors (named in front matter, mentioned, or on its cards) and its cards' sources."""
+    named = [ref.slug for ref in explainer.actors] + [m.actor for m in rendered.mentions]
+    named += [actor for card in cards for actor in index.card_actors[card]]
+    return cards, tuple(_unique(named)), tuple(_unique(source for card in cards for source in content.cards[card].sources))
+
+
+def _on_timeline(card) -> tuple:
+    return card.date.year, card.date.month, card.date.day, card.title, card.slug
+
+
+_CARDS = ByIdentity()  # each explainer body's cards (serve)
+_EXPLAINERS = ByIdentity()  # each explainer's _gathered, while it, its body, its cards and theirs are the same (serve)
 
 
 def _related(slug: str, index: Index, rank: dict[str, int], bits: dict[str, int], limit: int = 5) -> list[str]:

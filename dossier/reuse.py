@@ -24,6 +24,7 @@ if it must be rendered again. At 5,000 explainers this takes a card's edit from 
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -211,10 +212,17 @@ class ByIdentity:
 
     def get(self, obj: Any, args: tuple, make: Callable[..., Any]) -> Any:
         """make(obj, *args), or what it returned for this very object and these arguments before."""
-        key = (id(obj), *args)
+        return self._recall((id(obj), *args), (obj,), make, (obj, *args))
+
+    def get_all(self, objs: tuple, make: Callable[[], Any]) -> Any:
+        """make(), or what it returned before for these very objects, in this order."""
+        return self._recall(tuple(map(id, objs)), objs, make, ())
+
+    def _recall(self, key: tuple, objs: tuple, make: Callable[..., Any], args: tuple) -> Any:
         entry = self._now.get(key) or self._before.get(key)
-        if entry is None or entry[0] is not obj:  # the entry holds its object: an id is never reused meanwhile
-            entry = (obj, make(obj, *args))
+        # the entry holds its objects: an id is never reused meanwhile
+        if entry is None or not all(map(operator.is_, entry[0], objs)):
+            entry = (objs, make(*args))
         self._now[key] = entry
         return entry[1]
 

@@ -94,3 +94,14 @@ def test_the_memo_keeps_the_drawings_the_last_plan_shows(draws):
     graph.keep_only([])
     graph.draw_neighbourhood(neighbours("person"), "a", "T", "D")
     assert draws["_draw_neighbourhood"] == 4
+
+
+def test_an_explainer_gathers_the_actors_its_cards_newly_mention_in_one_process(site, tmp_path, draws):
+    """The index keeps what an explainer gathers from its embedded cards while they are the
+    same objects: a new alias changes a card's body (its mentions) but not the card's file."""
+    build_here(site, draws)
+    edit(site / "content/actors/zimbabwe.md", "  - Harare", "  - Harare\n  - defied")  # only a card's claim says it
+    build_here(site, draws)
+    page = (site / "site/explainers/putin-visits-pyongyang/index.html").read_text(encoding="utf-8")
+    assert 'actors/zimbabwe/"' in page  # the limousine card it embeds now names Zimbabwe
+    assert tree_digest(site / "site") == clean_build(site, tmp_path / "clean")
