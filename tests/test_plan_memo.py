@@ -105,3 +105,15 @@ def test_an_explainer_gathers_the_actors_its_cards_newly_mention_in_one_process(
     page = (site / "site/explainers/putin-visits-pyongyang/index.html").read_text(encoding="utf-8")
     assert 'actors/zimbabwe/"' in page  # the limousine card it embeds now names Zimbabwe
     assert tree_digest(site / "site") == clean_build(site, tmp_path / "clean")
+
+
+def test_a_body_kept_from_the_last_build_takes_a_new_title_it_links_to_in_one_process(site, tmp_path, draws):
+    """A body the last build kept matched that build's link table; an entry of the table that
+    changed since (a title, the text a bare [[slug]] shows) still makes it render again."""
+    build_here(site, draws)
+    edit(site / "content/explainers/russia-courts-sanctioned-partners.md",
+         'title: "Russia\'s search for friends', 'title: "Russia\'s hunt for friends')
+    build_here(site, draws)
+    page = (site / "site/explainers/putin-visits-pyongyang/index.html").read_text(encoding="utf-8")
+    assert "Russia&#39;s hunt for friends among the sanctioned</a>" in page
+    assert tree_digest(site / "site") == clean_build(site, tmp_path / "clean")
