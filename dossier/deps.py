@@ -184,6 +184,27 @@ def merge(*all_reads: Reads) -> Reads:
     return merged
 
 
+class Within:
+    """The reads found to lie within the objects a record holds, kept from build to build while
+    no object is dropped from the record (serve): each page's and body's reads are then checked
+    for objects that are gone only once, not at every build (at 5,000 explainers 17,500 reads of
+    about thirty objects each, 0.03-0.05 s of an edit)."""
+
+    def __init__(self) -> None:
+        self._keys: frozenset = frozenset()
+        self._now: dict[int, Reads] = {}
+
+    def start(self, old: dict) -> tuple[dict[int, Reads], dict[int, Reads]]:
+        """(this build's, to be filled; the last build's, still good) for a record's table `old`."""
+        keys = frozenset(old)
+        before = self._now if self._keys <= keys else {}
+        self._keys, self._now = keys, {}
+        return self._now, before
+
+
+_WITHIN = Within()  # the builds' (one at a time, in one thread)
+
+
 class Fields:
     """The attributes read in the last build, checked against this build's objects.
 
@@ -199,6 +220,7 @@ class Fields:
         self.objects: dict[Key, Any] = {}
         self._now: dict[Key, dict[str, bytes | None]] = {}
         self._moved: set[Key] | None = None
+        self._within, self._within_before = _WITHIN.start(old)
 
     def add(self, obj: Any, version: bytes) -> None:
         """An object of this build, with a checksum of what it was made from."""
@@ -210,8 +232,11 @@ class Fields:
     def changed(self, reads: Reads) -> bool:
         """Whether any attribute in `reads` differs from what it was in the last build."""
         old = self.old
-        if not reads.keys() <= old.keys():
-            return True
+        within = self._within
+        if within.get(id(reads)) is not reads:
+            if self._within_before.get(id(reads)) is not reads and not reads.keys() <= old.keys():
+                return True
+            within[id(reads)] = reads
         if self._moved is None:  # the objects whose version changed: usually a handful
             self._moved = {k for k, (version, _) in old.items() if self.versions.get(k) != version}
         moved = self._moved

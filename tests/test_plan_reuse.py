@@ -202,3 +202,25 @@ def test_a_view_reads_a_missing_key_of_a_defaultdict_without_adding_it():
     assert tracker.reads == {("index.mentions", "kim-jong-un"), ("index.mentions", "nobody")}
     with pytest.raises(KeyError):
         View("content.explainers", {}, tracker)["nobody"]  # a plain dict's missing key is still an error
+
+
+def test_reads_found_within_one_record_are_checked_again_when_a_later_record_drops_an_object():
+    """deps.Fields keeps, from build to build, which reads lie within the objects the record
+    holds (serve): only while no object is dropped. A read of an object the record no longer
+    holds counts as a change, though the object is not among those whose version moved."""
+    from dossier.deps import Fields
+
+    def table(*slugs: str) -> dict:
+        return {("card", slug): (b"v1", {"claim": b"d"}) for slug in slugs}
+
+    def fields(old: dict) -> Fields:
+        made = Fields(old)
+        made.versions = {k: version for k, (version, _) in old.items()}  # nothing moved
+        return made
+
+    reads = {("card", "a"): frozenset({"claim"}), ("card", "b"): frozenset({"claim"})}
+    assert not fields(table("a", "b")).changed(reads)
+    assert not fields(table("a", "b", "c")).changed(reads)  # an object more: still within
+    assert fields(table("a", "c")).changed(reads)  # "b" dropped: the reads are not within any more
+    assert fields(table("a", "b", "c")).changed(reads) is False
+    assert fields(table("a")).changed({("card", "z"): frozenset({"claim"})})  # never within
