@@ -9,7 +9,7 @@ The extension works on Python-Markdown's parse tree:
   section anchor it sits under;
 - a block processor that refuses lists and quotes nested past MAX_NESTING levels,
   where Python-Markdown's time grows steeply and its recursion ends in a crash.
-The HTML that comes out passes an allowlist sanitizer (nh3); embedded cards go in after it.
+The HTML that comes out passes the allowlist sanitizer (markup_sanitize); embedded cards go in after it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, NamedTuple
 
 import markdown
-import nh3
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
@@ -32,6 +31,7 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
+from .markup_sanitize import sanitize
 from .model import Body
 from .problems import Mark, Problems, did_you_mean
 
@@ -567,34 +567,3 @@ def _sentence(text: str, offset: int) -> str:
 def _clip(text: str, limit: int = 320) -> str:
     sentence = " ".join(text.split())
     return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details", "dfn", "div",
-    "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
-    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "section", "small", "span", "strong", "sub", "summary",
-    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "aside", "header",
-    "footer", "article", "dfn", "data",
-}
-ALLOWED_ATTRIBUTES = {
-    "*": {"id", "class", "title", "lang", "dir", "aria-label", "aria-labelledby", "aria-describedby", "role"},
-    "a": {"href", "hreflang", "rel"},
-    "img": {"src", "alt", "width", "height", "loading"},
-    "time": {"datetime"},
-    "data": {"value"},
-    "td": {"colspan", "rowspan", "style"},
-    "th": {"colspan", "rowspan", "scope", "style"},
-    "ol": {"start", "reversed", "type"},
-    "li": {"value"},
-    "blockquote": {"cite"},
-    "q": {"cite"},
-    "del": {"cite", "datetime"},
-    "ins": {"cite", "datetime"},
-}
-
-
-def sanitize(html: str) -> str:
-    """Keep only allowlisted markup: no scripts, no event handlers, no javascript:/data: URLs."""
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto"}, link_rel=None,
-                     strip_comments=True, filter_style_properties={"text-align"})
