@@ -175,6 +175,14 @@ def changed(old: Inputs, new: Inputs, by_identity: bool = True) -> set[tuple]:
     return found
 
 
+def _alike(old: dict, new: dict, identical: bool) -> bool:
+    """Whether _compare() would find nothing: the same keys, each with the very same value
+    (`identical`, in the same order) or an equal one."""
+    if not identical:
+        return old == new
+    return len(old) == len(new) and all(map(operator.is_, old.values(), new.values())) and all(map(operator.eq, old, new))
+
+
 def _compare_attributes(found: set, whole: str, old: Any, new: Any, by_identity: bool = True) -> None:
     """Content or index: items by identity (unless by_identity is off), everything else by value."""
     before = len(found)
@@ -190,6 +198,8 @@ def _compare_attributes(found: set, whole: str, old: Any, new: Any, by_identity:
 
 
 def _compare(found: set, name: str, old: dict, new: dict, identical: bool = False) -> None:
+    if _alike(old, new, identical):  # in C: most tables did not change (serve builds again and again)
+        return
     before = len(found)
     for key in old.keys() | new.keys():
         a, b = old.get(key, _MISSING), new.get(key, _MISSING)

@@ -224,3 +224,19 @@ def test_reads_found_within_one_record_are_checked_again_when_a_later_record_dro
     assert fields(table("a", "c")).changed(reads)  # "b" dropped: the reads are not within any more
     assert fields(table("a", "b", "c")).changed(reads) is False
     assert fields(table("a")).changed({("card", "z"): frozenset({"claim"})})  # never within
+
+
+def test_two_tables_with_the_very_same_values_under_other_keys_differ():
+    """reuse._compare's quick path (the very same values, in order) also needs the same keys."""
+    from dossier import reuse
+
+    item = object()
+    found: set = set()
+    reuse._compare(found, "body", {"a": item}, {"b": item}, identical=True)
+    assert found == {("body", "a"), ("body", "b"), ("body", reuse.ANY)}
+    found.clear()
+    reuse._compare(found, "body", {"a": item}, {"a": item}, identical=True)
+    reuse._compare(found, "when", {"a": 1, "b": 2}, {"a": 1, "b": 2})
+    assert not found
+    reuse._compare(found, "when", {"a": 1}, {"a": 2})
+    assert found == {("when", "a"), ("when", reuse.ANY)}
