@@ -29,20 +29,22 @@ PAGES = (".html", ".xml", ".txt")
 STUB_PAGEFIND = f"""#!{sys.executable}
 import hashlib, json, os, pathlib, re, sys
 sys.path.insert(0, {str(REPO)!r})
-# Pagefind reads no more than readable(), nor a <link> (test_search_readable.py, with the real one)
-from dossier.search import readable
+# Pagefind reads no more than readable(), nor a <link> (test_search_readable.py, with the real one),
+# and only the pages that mark their readable part, if any page does
+from dossier.search import marked, readable
 def read(page):
     return re.sub(rb"<link (?![^>]*pagefind)[^>]*>", b"", readable(page))
 args = sys.argv[1:]
 site = pathlib.Path(args[args.index("--site") + 1])
 out = pathlib.Path(args[args.index("--output-path") + 1])
-pages = {{p.relative_to(site).as_posix(): hashlib.sha256(read(p.read_bytes())).hexdigest()
-         for p in sorted(site.rglob("*.html"))}}
+given = {{p.relative_to(site).as_posix(): p.read_bytes() for p in sorted(site.rglob("*.html"))}}
+indexed = {{rel: page for rel, page in given.items() if marked(page)}} or given
+pages = {{rel: hashlib.sha256(read(page)).hexdigest() for rel, page in indexed.items()}}
 out.mkdir(parents=True, exist_ok=True)
 (out / "pagefind-entry.json").write_text(json.dumps(pages, sort_keys=True))
 if os.environ.get("PAGEFIND_STUB_LOG"):  # one line a run: the pages it was given
     with open(os.environ["PAGEFIND_STUB_LOG"], "a") as log:
-        log.write(json.dumps(sorted(pages)) + "\\n")
+        log.write(json.dumps(sorted(given)) + "\\n")
 """
 
 
