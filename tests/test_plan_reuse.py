@@ -70,8 +70,9 @@ class DeepEditor(Editor):
     def edit_published(self) -> str:
         path = self.rng.choice(self.files("explainers"))
         date = f"published: 20{self.rng.randint(18, 25)}-0{self.rng.randint(1, 9)}-1{self.rng.randint(0, 9)}"
-        path.write_text(re.sub(r"^published: .*$", date, path.read_text(encoding="utf-8"), count=1, flags=re.M),
-                        encoding="utf-8")
+        # without its update date, which the new date may come after (an error)
+        text = re.sub(r"^updated: .*\n", "", path.read_text(encoding="utf-8"), count=1, flags=re.M)
+        path.write_text(re.sub(r"^published: .*$", date, text, count=1, flags=re.M), encoding="utf-8")
         return f"{path.name}: {date}"
 
     def add_relation(self) -> str:
