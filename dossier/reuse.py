@@ -180,7 +180,8 @@ def _alike(old: dict, new: dict, identical: bool) -> bool:
     (`identical`, in the same order) or an equal one."""
     if not identical:
         return old == new
-    return len(old) == len(new) and all(map(operator.is_, old.values(), new.values())) and all(map(operator.eq, old, new))
+    return (len(old) == len(new) and all(map(operator.is_, old.values(), new.values()))
+            and all(map(operator.eq, old, new)))
 
 
 def _compare_attributes(found: set, whole: str, old: Any, new: Any, by_identity: bool = True) -> None:
