@@ -74,7 +74,7 @@ def build_index(content: Content, bodies: dict[tuple[str, str], Rendered], last:
         made = _EXPLAINERS.get_all((explainer, rendered, *(content.cards[card] for card in cards),
                                     *(bodies[("card", card)] for card in cards)),
                                    lambda: _gathered(explainer, rendered, cards, content, index))
-        cards, actors, sources = (list(found) for found in made)
+        cards, actors, sources = (list(found) for found in made)  # lists, as a recorded index holds them
         index.explainer_cards[explainer.slug] = cards
         for card in cards:
             index.embedded_in[card].append(explainer.slug)
