@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .markup import Mention, Position, Rendered
-from .model import Content, Source
+from .model import Content, Explainer, Source
 from .reuse import ByIdentity
 
 
@@ -116,11 +116,13 @@ def _cards(rendered: Rendered) -> tuple[str, ...]:
     return tuple(_unique(slug for slug, _ in rendered.embeds))
 
 
-def _gathered(explainer, rendered: Rendered, cards: tuple[str, ...], content: Content, index: Index) -> tuple:
+def _gathered(explainer: Explainer, rendered: Rendered, cards: tuple[str, ...], content: Content,
+              index: Index) -> tuple:
     """An explainer's cards, its actors (named in front matter, mentioned, or on its cards) and its cards' sources."""
     named = [ref.slug for ref in explainer.actors] + [m.actor for m in rendered.mentions]
     named += [actor for card in cards for actor in index.card_actors[card]]
-    return cards, tuple(_unique(named)), tuple(_unique(source for card in cards for source in content.cards[card].sources))
+    sources = (source for card in cards for source in content.cards[card].sources)
+    return cards, tuple(_unique(named)), tuple(_unique(sources))
 
 
 def _on_timeline(card) -> tuple:
