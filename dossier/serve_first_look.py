@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -98,10 +97,11 @@ def _look(options: Options, plan, changed: set[str], relaid: set[str]) -> dict[s
         if kind == "card":
             shown += [("explainer", e) for e in inputs.index.embedded_in.get(slug, []) if ("explainer", e) not in shown]
     others = []  # the relaid pages of no item, as the last build planned them
+    planned = {page.output: key for key, (page, _) in plan.pages.items()} if relaid else {}
     for rel in sorted(relaid):
-        item = _ITEM_PAGE.fullmatch(rel)
-        if item and item[2] in tables[item[1]]:  # its body too: it may embed a card's partial
-            shown += [(item[1], item[2])] if (item[1], item[2]) not in shown else []
+        key = planned.get(rel, ())
+        if len(key) == 2 and key[0] in tables and key[1] in tables[key[0]]:  # an item's: its body too (embeds)
+            shown += [key] if key not in shown else []
         elif rel in plan.outputs:
             others.append(plan.outputs[rel])
     for kind, slug in sorted(shown, key=lambda k: k[0] != "card"):  # claims first: explainers embed them
@@ -118,9 +118,6 @@ def _look(options: Options, plan, changed: set[str], relaid: set[str]) -> dict[s
         if _differs(options.out / page.output, data):
             found[page.output] = data
     return found
-
-
-_ITEM_PAGE = re.compile(r"(explainer|actor|card)s/([^/]+)/index\.html")  # pages.item_page's outputs
 
 
 def _restyled(options: Options, changed: set[str]) -> dict[str, bytes]:
