@@ -285,10 +285,11 @@ class Writer:
         return target
 
     def commit(self) -> dict[str, Record]:
-        """Swap the next site in for OUT; returns its files' records (and sets self.folders).
+        """Swap the next site in for OUT; returns its files' records.
 
-        The mirror is brought level with the new OUT by settle(), which the build calls once
-        the site is published: the editor's browser need not wait for it."""
+        The mirror is brought level with the new OUT, and the new OUT's folder times taken, by
+        settle(), which the build calls once the site is published: the editor's browser need
+        not wait for either (at 5,000 explainers each is a stat of 12,500 folders, 45 ms)."""
         if self._ahead is not None:
             self._ahead.stop()  # it reads the stage, which is OUT from now on
         try:
@@ -300,17 +301,19 @@ class Writer:
         except BaseException:
             shutil.rmtree(self.stage, ignore_errors=True)
             raise
-        self.folders = folder_times(self.out, self.new)
         return self.new
 
     def settle(self) -> None:
-        """After commit(): bring the mirror level with OUT for the next build, and clear the stage."""
+        """After commit(): bring the mirror level with OUT for the next build, clear the stage,
+        and take OUT's folder times (self.folders), which tell the next build whether files
+        were added to it by hand."""
         try:
             if self._settle is not None:
                 self._settle()
         finally:
             self._settle = None
             shutil.rmtree(self.stage, ignore_errors=True)
+        self.folders = folder_times(self.out, self.new)
 
     @property
     def changed(self) -> set[str]:
@@ -323,13 +326,25 @@ class Writer:
         shutil.rmtree(self.stage, ignore_errors=True)
 
     def _swap_mirror(self) -> None:
-        """Change the mirror into the next site and swap it with OUT; settle() levels the old OUT."""
+        """Change the mirror into the next site and swap it with OUT; settle() levels the old OUT.
+
+        Whether files were added to the old OUT by hand is told by its folders' times: those of
+        its top folder now, as the swap changes them, and the others' in settle()."""
         gone = self._gone()
         self._into_mirror(gone)
-        untouched = folder_times(self.out, self.records) == self.folders  # else files were added to OUT by hand
+        top = folder_times(self.out, ()) == {"": self.folders.get("")}
         swap_in(self.mirror, self.out)
-        # the old OUT is a twin of the new one but for what this build changed; else make a new twin
-        self._settle = (lambda: self._level_mirror(gone)) if untouched else self._make_mirror
+        self._settle = lambda: self._settle_mirror(gone, top)
+
+    def _settle_mirror(self, gone: list[str], top_untouched: bool) -> None:
+        """The old OUT, now the mirror, is a twin of the new one but for what this build changed,
+        unless files were added to it by hand: then it is made a twin afresh."""
+        below = {name: times for name, times in self.folders.items() if name}
+        if top_untouched and below == {name: times for name, times in folder_times(self.mirror, self.records).items()
+                                       if name}:
+            self._level_mirror(gone)
+        else:
+            self._make_mirror()
 
     def _level_mirror(self, gone: list[str]) -> None:
         mirror, out = self.mirror, self.out

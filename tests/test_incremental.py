@@ -241,10 +241,12 @@ def test_a_damaged_or_deleted_site_is_repaired(site, tmp_path):
     assert_same_as_clean(site, tmp_path)
 
 
-def test_files_added_to_the_site_by_hand_are_removed_for_good(site, tmp_path):
+@pytest.mark.parametrize("added", [["CNAME"], ["actors/iran/notes.txt"], ["CNAME", "actors/iran/notes.txt"]])
+def test_files_added_to_the_site_by_hand_are_removed_for_good(site, tmp_path, added):
+    """At the top of the site or below it (whose folders' times are looked at apart)."""
     total, _ = build(site)
-    (site / "site" / "CNAME").write_text("example.org", encoding="utf-8")
-    (site / "site" / "actors" / "iran" / "notes.txt").write_text("mine", encoding="utf-8")
+    for rel in added:
+        (site / "site" / rel).write_text("mine", encoding="utf-8")
     assert build(site) == (0, total)
     assert_same_as_clean(site, tmp_path)
     edit(site / "content" / "cards" / "iran-drones.yml", "drones", "drones and missiles")
