@@ -223,17 +223,10 @@ class ByIdentity:
 
     def get(self, obj: Any, args: tuple, make: Callable[..., Any]) -> Any:
         """make(obj, *args), or what it returned for this very object and these arguments before."""
-        return self._recall((id(obj), *args), (obj,), make, (obj, *args))
-
-    def get_all(self, objs: tuple, make: Callable[[], Any]) -> Any:
-        """make(), or what it returned before for these very objects, in this order."""
-        return self._recall(tuple(map(id, objs)), objs, make, ())
-
-    def _recall(self, key: tuple, objs: tuple, make: Callable[..., Any], args: tuple) -> Any:
+        key = (id(obj), *args)
         entry = self._now.get(key) or self._before.get(key)
-        # the entry holds its objects: an id is never reused meanwhile
-        if entry is None or not all(map(operator.is_, entry[0], objs)):
-            entry = (objs, make(*args))
+        if entry is None or entry[0] is not obj:  # the entry holds its object: an id is never reused meanwhile
+            entry = (obj, make(obj, *args))
         self._now[key] = entry
         return entry[1]
 

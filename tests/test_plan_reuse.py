@@ -9,6 +9,7 @@ kind, a card's date, an explainer's date, a relation.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from dossier import cache, pipeline, reuse
+from dossier import index as indexing
 from dossier import pages as planning
 
 from .test_incremental import Editor, assert_same_as_clean, edit, stub_pagefind  # noqa: F401  (a reproducible search bundle)
@@ -108,6 +110,77 @@ def test_random_edits_equal_clean_builds_planning_only_what_changed(site, tmp_pa
         except AssertionError as exc:
             raise AssertionError(f"after steps {log}: {exc}") from None
     assert max(reused) > 10, (log, reused)  # pages were taken over, so the comparison above tested that
+
+
+@pytest.mark.parametrize("seed", [int(s) for s in os.environ.get("DOSSIER_TEST_SEEDS", "1,2").split(",")])
+def test_an_index_patched_after_random_edits_equals_one_made_whole(site, seed, monkeypatch):
+    """A build in the process that made the last index patches it (index._Last): after each
+    random edit, the index must equal one made from every body and item, table by table."""
+    real_build_index, patched = indexing.build_index, []
+
+    def build_index(content, bodies, last=None):
+        made = real_build_index(content, bodies, last)
+        remembered, indexing._LAST = indexing._LAST, indexing._Last()  # nothing to patch
+        try:
+            whole = real_build_index(content, bodies, last)
+        finally:
+            indexing._LAST = remembered
+        assert vars(made) == vars(whole), [name for name in vars(made) if vars(made)[name] != vars(whole)[name]]
+        return made
+
+    def patch(self, *args):
+        found = real_patched(self, *args)
+        patched.append(found is not None)
+        return found
+
+    real_patched = indexing._Last.patched
+    monkeypatch.setattr(indexing, "build_index", build_index)
+    monkeypatch.setattr(indexing._Last, "patched", patch)
+    monkeypatch.setattr(indexing._Last, "SHARE", 1)  # patched however much changed: more kinds of change
+    editor, log = DeepEditor(site, random.Random(seed)), []
+    build_here(site)
+    for _ in range(int(os.environ.get("DOSSIER_TEST_STEPS", "15"))):
+        log.append(editor.step())
+        try:
+            build_here(site)
+        except AssertionError as exc:
+            raise AssertionError(f"after steps {log}: {exc}") from None
+    assert patched.count(True) >= 8, log  # the comparisons above tested patched indexes
+
+
+def test_an_index_is_patched_where_a_body_no_longer_names_an_actor_and_a_card_has_new_sources(site, monkeypatch):
+    """What random edits rarely make: a body that names an actor no more (the only explainer
+    to give its position), and a card with other sources embedded in an explainer whose body
+    is the same object. Each patched index must equal one made whole."""
+    given, patched = [], []
+    real_build_index, real_patched = indexing.build_index, indexing._Last.patched
+    monkeypatch.setattr(indexing, "build_index", lambda *args: given.append(args) or real_build_index(*args))
+    monkeypatch.setattr(indexing._Last, "patched", lambda *args: patched.append(real_patched(*args)) or patched[-1])
+    pipeline.build(pipeline.Options(root=site, out=site / "site", write=False))
+    content, bodies, last = given[-1]
+
+    def patched_and_whole(content, bodies):
+        made = real_build_index(content, bodies, last)
+        remembered, indexing._LAST = indexing._LAST, indexing._Last()  # nothing to patch
+        try:
+            whole = real_build_index(content, bodies, last)
+        finally:
+            indexing._LAST = remembered
+        assert patched[-2] is not None and patched[-1] is None  # the first call patched, the second made it whole
+        return made, whole
+
+    before, _ = patched_and_whole(content, bodies)
+    key = ("explainer", "putin-visits-pyongyang")
+    silent = {**bodies, key: dataclasses.replace(bodies[key], mentions=[], positions=[])}
+    made, whole = patched_and_whole(content, silent)
+    assert "north-korea" in before.positions and "north-korea" not in whole.positions  # its only explainer
+    assert vars(made) == vars(whole)
+    card = content.cards["iran-drones"]
+    cards = {**content.cards,
+             card.slug: dataclasses.replace(card, sources=[dataclasses.replace(card.sources[0], name="Another desk")])}
+    made, whole = patched_and_whole(dataclasses.replace(content, cards=cards), silent)
+    assert whole.explainer_sources != before.explainer_sources
+    assert vars(made) == vars(whole)
 
 
 def assert_record_holds_a_clean_builds(root: Path, clean: Path) -> None:
