@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Collection
 
 from markupsafe import Markup
 
@@ -259,12 +259,17 @@ def actor_network(content: Content, index: Index, bodies: dict[tuple[str, str], 
     """Actors tied by their relations and by being named together (in a card, or in one sentence)."""
     nodes = [graph.Node(a.slug, a.name, urls.path("actor", a.slug), a.kind) for a in content.actors.values()]
     relations = [(actor.slug, r.label, r.actor.slug) for actor in content.actors.values() for r in actor.relations]
-    _SENTENCES.next_round()
-    groups = list(index.card_actors.values())
-    for (kind, slug), rendered in bodies.items():
-        groups += _SENTENCES.get(rendered, (kind, slug), _named_together)
-    # unsorted: the network counts the groups, so their order does not matter (sorting them cost seconds)
-    return graph.network(nodes, relations, groups)
+    sources: dict[tuple, Any] = {(CARD_ACTORS, slug): actors for slug, actors in index.card_actors.items()}
+    sources.update(bodies)
+    return _NETWORKS.network(nodes, relations, sources, _groups)
+
+
+CARD_ACTORS = "card's actors"  # a source of the network: the actors a card names (the others are bodies)
+
+
+def _groups(key: tuple[str, str], source: Any) -> list[Collection[str]]:
+    """The groups of actors a source of the network names together."""
+    return [source] if key[0] == CARD_ACTORS else _named_together(source, *key)
 
 
 def _named_together(rendered: Rendered, kind: str, slug: str) -> list[set[str]]:
@@ -278,7 +283,7 @@ def _named_together(rendered: Rendered, kind: str, slug: str) -> list[set[str]]:
     return [group for group in sentences.values() if len(group) > 1]  # one actor ties nothing
 
 
-_SENTENCES = reuse.ByIdentity()  # each body's groups, while the body is the very same object (serve)
+_NETWORKS = graph.Networks()  # the actor network, counted again only where its sources changed (serve)
 
 
 def draw_cards_timeline(cards: list[Card], title: str) -> str:

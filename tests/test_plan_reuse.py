@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dossier import cache, pipeline, reuse
+from dossier import cache, graph, pipeline, reuse
 from dossier import index as indexing
 from dossier import pages as planning
 
@@ -112,31 +112,46 @@ def test_random_edits_equal_clean_builds_planning_only_what_changed(site, tmp_pa
     assert max(reused) > 10, (log, reused)  # pages were taken over, so the comparison above tested that
 
 
+def made_and_whole(module, name: str, fresh, make):
+    """make() as it is, then with module.name (what the last build left to patch) a fresh one."""
+    made = make()
+    remembered = getattr(module, name)
+    setattr(module, name, fresh())
+    try:
+        whole = make()
+    finally:
+        setattr(module, name, remembered)
+    return made, whole
+
+
 @pytest.mark.parametrize("seed", [int(s) for s in os.environ.get("DOSSIER_TEST_SEEDS", "1,2").split(",")])
-def test_an_index_patched_after_random_edits_equals_one_made_whole(site, seed, monkeypatch):
-    """A build in the process that made the last index patches it (index._Last): after each
-    random edit, the index must equal one made from every body and item, table by table."""
-    real_build_index, patched = indexing.build_index, []
+def test_an_index_and_a_network_patched_after_random_edits_equal_ones_made_whole(site, seed, monkeypatch):
+    """A build in the process that made the last index and actor network patches them
+    (index._Last, graph.Networks): after each random edit, each must equal one made from
+    every body and item, table by table and edge by edge."""
+    patched = {"index": [], "network": []}
 
     def build_index(content, bodies, last=None):
-        made = real_build_index(content, bodies, last)
-        remembered, indexing._LAST = indexing._LAST, indexing._Last()  # nothing to patch
-        try:
-            whole = real_build_index(content, bodies, last)
-        finally:
-            indexing._LAST = remembered
+        made, whole = made_and_whole(indexing, "_LAST", indexing._Last, lambda: real_build_index(content, bodies, last))
         assert vars(made) == vars(whole), [name for name in vars(made) if vars(made)[name] != vars(whole)[name]]
         return made
 
-    def patch(self, *args):
-        found = real_patched(self, *args)
-        patched.append(found is not None)
-        return found
+    def actor_network(*args):
+        made, whole = made_and_whole(planning, "_NETWORKS", graph.Networks, lambda: real_actor_network(*args))
+        assert (made.nodes, made.edges) == (whole.nodes, whole.edges)
+        return made
 
-    real_patched = indexing._Last.patched
+    def spy(kind, real):
+        return lambda *args: patched[kind].append(real(*args)) or patched[kind][-1]
+
+    real_build_index, real_actor_network = indexing.build_index, planning.actor_network
     monkeypatch.setattr(indexing, "build_index", build_index)
-    monkeypatch.setattr(indexing._Last, "patched", patch)
-    monkeypatch.setattr(indexing._Last, "SHARE", 1)  # patched however much changed: more kinds of change
+    monkeypatch.setattr(planning, "actor_network", actor_network)
+    monkeypatch.setattr(indexing._Last, "patched", spy("index", indexing._Last.patched))
+    monkeypatch.setattr(graph.Networks, "_counted_again", spy("network", graph.Networks._counted_again))
+    # patched however much changed: more kinds of change
+    monkeypatch.setattr(indexing._Last, "SHARE", 1)
+    monkeypatch.setattr(graph.Networks, "SHARE", 1)
     editor, log = DeepEditor(site, random.Random(seed)), []
     build_here(site)
     for _ in range(int(os.environ.get("DOSSIER_TEST_STEPS", "15"))):
@@ -145,42 +160,46 @@ def test_an_index_patched_after_random_edits_equals_one_made_whole(site, seed, m
             build_here(site)
         except AssertionError as exc:
             raise AssertionError(f"after steps {log}: {exc}") from None
-    assert patched.count(True) >= 8, log  # the comparisons above tested patched indexes
+    # the comparisons above tested patched ones
+    assert sum(found is not None for found in patched["index"]) >= 8, log
+    assert sum(found is not None for found in patched["network"]) >= 5, log
 
 
-def test_an_index_is_patched_where_a_body_no_longer_names_an_actor_and_a_card_has_new_sources(site, monkeypatch):
-    """What random edits rarely make: a body that names an actor no more (the only explainer
-    to give its position), and a card with other sources embedded in an explainer whose body
-    is the same object. Each patched index must equal one made whole."""
+def test_an_index_and_a_network_are_patched_where_a_body_names_no_one_and_a_card_has_new_sources(site, monkeypatch):
+    """What random edits rarely make: bodies that name no actor any more (the only explainer
+    to give a position, and the only profile to name two actors together), and a card with other
+    sources embedded in an explainer whose body is the same object. Each patched index and
+    network must equal one made whole."""
     given, patched = [], []
     real_build_index, real_patched = indexing.build_index, indexing._Last.patched
     monkeypatch.setattr(indexing, "build_index", lambda *args: given.append(args) or real_build_index(*args))
     monkeypatch.setattr(indexing._Last, "patched", lambda *args: patched.append(real_patched(*args)) or patched[-1])
     pipeline.build(pipeline.Options(root=site, out=site / "site", write=False))
     content, bodies, last = given[-1]
+    urls = planning.Urls(content.site.base_url, content.site.base_path)
 
     def patched_and_whole(content, bodies):
-        made = real_build_index(content, bodies, last)
-        remembered, indexing._LAST = indexing._LAST, indexing._Last()  # nothing to patch
-        try:
-            whole = real_build_index(content, bodies, last)
-        finally:
-            indexing._LAST = remembered
+        made, whole = made_and_whole(indexing, "_LAST", indexing._Last, lambda: real_build_index(content, bodies, last))
         assert patched[-2] is not None and patched[-1] is None  # the first call patched, the second made it whole
-        return made, whole
+        assert vars(made) == vars(whole)
+        net, whole_net = made_and_whole(planning, "_NETWORKS", graph.Networks,
+                                        lambda: planning.actor_network(content, made, bodies, urls))
+        assert (net.nodes, net.edges) == (whole_net.nodes, whole_net.edges)
+        return whole, whole_net
 
-    before, _ = patched_and_whole(content, bodies)
-    key = ("explainer", "putin-visits-pyongyang")
-    silent = {**bodies, key: dataclasses.replace(bodies[key], mentions=[], positions=[])}
-    made, whole = patched_and_whole(content, silent)
-    assert "north-korea" in before.positions and "north-korea" not in whole.positions  # its only explainer
-    assert vars(made) == vars(whole)
+    before, net_before = patched_and_whole(content, bodies)
+    silent = dict(bodies)
+    for key in ("explainer", "putin-visits-pyongyang"), ("actor", "vladimir-putin"):
+        silent[key] = dataclasses.replace(bodies[key], mentions=[], positions=[])
+    index, net = patched_and_whole(content, silent)
+    assert "north-korea" in before.positions and "north-korea" not in index.positions  # its only explainer
+    ties = [{(e.a, e.b) for e in found.edges} for found in (net_before, net)]
+    assert ties[0] - ties[1] == {("ukraine", "vladimir-putin")}  # named together only in Putin's profile
     card = content.cards["iran-drones"]
     cards = {**content.cards,
              card.slug: dataclasses.replace(card, sources=[dataclasses.replace(card.sources[0], name="Another desk")])}
-    made, whole = patched_and_whole(dataclasses.replace(content, cards=cards), silent)
-    assert whole.explainer_sources != before.explainer_sources
-    assert vars(made) == vars(whole)
+    index, _ = patched_and_whole(dataclasses.replace(content, cards=cards), silent)
+    assert index.explainer_sources != before.explainer_sources
 
 
 def assert_record_holds_a_clean_builds(root: Path, clean: Path) -> None:
