@@ -24,6 +24,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from .output_intact import HELPER, Told, damaged
+
 _RENAME_EXCHANGE = 2
 
 Record = tuple  # (digest, size, mtime_ns, inode)
@@ -100,20 +102,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def intact(folder: Path, records: dict[str, Record]) -> set[str]:
-    """The recorded files that are still in `folder` as they were written (same size, mtime, inode)."""
-    found = set()
-    base = str(folder) + os.sep
-    for rel, (_, size, mtime_ns, ino) in records.items():
-        try:
-            st = os.stat(base + rel)
-        except OSError:
-            continue
-        if st.st_ino == ino and st.st_size == size and st.st_mtime_ns == mtime_ns:
-            found.add(rel)
-    return found
-
-
 def folder_times(folder: Path, rels) -> dict[str, tuple[int, int]]:
     """(mtime, ctime) of the folders holding these files, and of their folders: a file added,
     removed or renamed by hand anywhere in the site changes one of them."""
@@ -168,7 +156,7 @@ class Writer:
     """
 
     def __init__(self, out: Path, records: dict[str, Record], mirror: Path | None = None, token: str = "",
-                 folders: dict[str, tuple[int, int]] | None = None):
+                 folders: dict[str, tuple[int, int]] | None = None, told: Told | None = None):
         self.out = out.resolve()
         self.folders = folders or {}  # folder_times(OUT) as the previous build left it
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -179,7 +167,9 @@ class Writer:
         self.incremental = level and self.out.is_dir()
         base = self.mirror if level else self.out  # where the files to reuse are
         self.base = base
-        self.reusable = intact(base, records) if records and base.is_dir() else set()
+        # the recorded files no longer as written (HELPER, asked at the build's start, tells if it can)
+        found = told.answer() if told is not None and told.base == base and records else None
+        self.damaged = found if found is not None else damaged(base, records) if base.is_dir() else set(records)
         self.new: dict[str, Record] = {}  # rel -> record, for every file of the next site
         self.staged: dict[str, Path] = {}  # rel -> where its new bytes wait
         self.written: set[str] = set()
@@ -195,7 +185,7 @@ class Writer:
 
     def can_keep(self, rel: str, digest: bytes | None = None) -> bool:
         """Whether the previous file at rel is intact (and, given a digest, has these bytes)."""
-        return rel in self.reusable and (digest is None or self.records[rel][0] == digest)
+        return rel in self.records and rel not in self.damaged and (digest is None or self.records[rel][0] == digest)
 
     def keep(self, rel: str) -> None:
         """The next site has the previous file at rel, unchanged."""
@@ -306,7 +296,7 @@ class Writer:
     def settle(self) -> None:
         """After commit(): bring the mirror level with OUT for the next build, clear the stage,
         and take OUT's folder times (self.folders), which tell the next build whether files
-        were added to it by hand."""
+        were added to it by hand. The helper (output_intact) holds the new site's records from now on."""
         try:
             if self._settle is not None:
                 self._settle()
@@ -314,6 +304,7 @@ class Writer:
             self._settle = None
             shutil.rmtree(self.stage, ignore_errors=True)
         self.folders = folder_times(self.out, self.new)
+        HELPER.holds(self.new, self.records if self.incremental else None, self.written, self._gone())
 
     @property
     def changed(self) -> set[str]:

@@ -129,6 +129,8 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     from .reuse import record as record_of
 
     problems = Problems()
+    # which files of the last site are still as written, found out meanwhile on the other core (serve)
+    told = output.HELPER.ask(cache.mirror, cache.core.outputs) if options.write else None
     content = read_content(options, cache, problems)
     theme = Theme.of(options.root, content, cache.folder / "layouts" if options.write else None, problems)
     bodies = BodyStep(content, theme, options.root, cache)
@@ -155,7 +157,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         _stop_on_errors(problems)
         return Result(pages=len(pages), rendered=bodies.pages_rendered, unchanged=len(pages) - bodies.pages_rendered,
                       warnings=problems.warnings, base_path=content.site.base_path)
-    writer = output.Writer(options.out, cache.core.outputs, cache.mirror, cache.core.mirror, cache.core.folders)
+    writer = output.Writer(options.out, cache.core.outputs, cache.mirror, cache.core.mirror, cache.core.folders, told)
     try:
         records = write_pages(writer, pages, shapes,
                               bodies.render_pages(pages, shapes, writer.can_keep, problems, planned), cache)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dossier import cache, graph, pipeline, reuse
+from dossier import cache, graph, output_intact, pipeline, reuse
 from dossier import index as indexing
 from dossier import pages as planning
 
@@ -214,6 +214,25 @@ def assert_record_holds_a_clean_builds(root: Path, clean: Path) -> None:
     wrong = [(k, attribute) for k, (version, digests) in made.items() for attribute, value in digests.items()
              if k not in kept or kept[k][0] != version or kept[k][1].get(attribute, b"absent") != value]
     assert not wrong, f"the record kept differs from a clean build's at {wrong[:5]}"
+
+
+def test_a_page_changed_by_hand_between_builds_in_one_process_is_made_again(site, tmp_path, monkeypatch):
+    """From a process's second build on, a helper process holds the records of the last site and
+    tells the next build which files are no longer as written (output_intact): a page written
+    over in place (the site's mirror, hard-linked, shares the change) is made again."""
+    answers = []
+    real_answer = output_intact.Helper._answer
+    monkeypatch.setattr(output_intact.Helper, "_answer",
+                        lambda self, serial: answers.append(real_answer(self, serial)) or answers[-1])
+    card = site / "content/cards/iran-drones.yml"
+    for n in range(3):  # the second build starts the helper (if this process has none yet), the third asks it
+        edit(card, 'claim: "', f'claim: "{n} ')
+        build_here(site)
+    page = site / "site/actors/iran/index.html"
+    page.write_text("written over", encoding="utf-8")
+    build_here(site)
+    assert answers[-1] == {"actors/iran/index.html"}  # as the helper told it
+    assert_same_as_clean(site, tmp_path)
 
 
 @pytest.mark.parametrize("afresh", [False, True], ids=["in-one-process", "in-a-new-process"])
