@@ -13,7 +13,7 @@ from typing import Iterator
 
 from . import render, render_pool
 from .cache import PageRecord, Store
-from .deps import Fields, Recorder, digest
+from .deps import Fields, Recorder, alike, digest
 from .pages import Page
 from .problems import Problem, Problems
 
@@ -22,13 +22,12 @@ def shapes(pages: list[Page], assets: bytes | None = b"", before: dict[str, Page
            records: Store | None = None, kept: dict[str, object] | None = None) -> list[bytes | None]:
     """The digest of each page's plan: everything it shows but what its layouts read from models.
 
-    `assets` stands for the published asset names, which every page may link to. A page equal
-    to one the last build planned with the same asset names (`before`, by output; `records`,
-    that build's page records) has the shape recorded for it: comparing two plans that hold
-    mostly the very same objects (reuse.py) costs far less than digesting one. Equal plans
-    digest alike: a digest is of values, and plans are made by one function of the content, so
-    their dicts are in one order. So has a stand-in for a page the last build planned (`kept`,
-    by output: reuse.Record), which was planned with the same asset names too.
+    `assets` stands for the published asset names, which every page may link to. A page alike
+    one the last build planned with the same asset names (`before`, by output; `records`, that
+    build's page records) has the shape recorded for it: telling two plans that hold mostly
+    the very same objects (reuse.py) alike (deps.alike: they would digest alike) costs far less
+    than digesting one. So has a stand-in for a page the last build planned (`kept`, by output:
+    reuse.Record), which was planned with the same asset names too.
 
     Digested in this process, not by forked workers: a digest is cheap, but a worker reading
     every page's plan copies most of the build's memory (written reference counts). An edit at
@@ -42,11 +41,15 @@ def shapes(pages: list[Page], assets: bytes | None = b"", before: dict[str, Page
         before, kept = before or {}, kept or {}
         for n, page in enumerate(pages):
             old = before.get(page.output)
-            if page.output in kept or old is page or old == page:
+            if page.output in kept or old is page or old is not None and alike(_planned(old), _planned(page)):
                 record = records.get(page.output)
                 found[n] = record.shape if record is not None else None
-    return [digest((p.output, p.template, p.url, p.in_sitemap, p.context, assets)) if shape is None else shape
-            for p, shape in zip(pages, found)]
+    return [digest((*_planned(p), assets)) if shape is None else shape for p, shape in zip(pages, found)]
+
+
+def _planned(page: Page) -> tuple:
+    """What a page's shape is the digest of, but the assets' names."""
+    return page.output, page.template, page.url, page.in_sitemap, page.context
 
 
 def stale(pages: list[Page], page_shapes: list[bytes | None], records: Store, fields: Fields,

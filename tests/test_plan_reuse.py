@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from dossier import cache, graph, output_intact, pipeline, reuse
+from dossier import cache, deps, graph, output_intact, pipeline, render_pages, reuse
 from dossier import index as indexing
 from dossier import pages as planning
+from dossier.load import load
+from dossier.problems import Problems
 
 from .test_incremental import Editor, assert_same_as_clean, edit, stub_pagefind  # noqa: F401  (a reproducible search bundle)
 
@@ -129,7 +131,7 @@ def test_an_index_and_a_network_patched_after_random_edits_equal_ones_made_whole
     """A build in the process that made the last index and actor network patches them
     (index._Last, graph.Networks): after each random edit, each must equal one made from
     every body and item, table by table and edge by edge."""
-    patched = {"index": [], "network": []}
+    patched = {"index": [], "network": [], "alike": []}
 
     def build_index(content, bodies, last=None):
         made, whole = made_and_whole(indexing, "_LAST", indexing._Last, lambda: real_build_index(content, bodies, last))
@@ -144,11 +146,18 @@ def test_an_index_and_a_network_patched_after_random_edits_equal_ones_made_whole
     def spy(kind, real):
         return lambda *args: patched[kind].append(real(*args)) or patched[kind][-1]
 
+    def alike(a, b):  # a page's plan told alike the last one's keeps its shape: it must digest alike
+        same = deps.alike(a, b)
+        assert not same or deps.digest(a) == deps.digest(b), a[0]
+        patched["alike"].append(same)
+        return same
+
     real_build_index, real_actor_network = indexing.build_index, planning.actor_network
     monkeypatch.setattr(indexing, "build_index", build_index)
     monkeypatch.setattr(planning, "actor_network", actor_network)
     monkeypatch.setattr(indexing._Last, "patched", spy("index", indexing._Last.patched))
     monkeypatch.setattr(graph.Networks, "_counted_again", spy("network", graph.Networks._counted_again))
+    monkeypatch.setattr(render_pages, "alike", alike)
     # patched however much changed: more kinds of change
     monkeypatch.setattr(indexing._Last, "SHARE", 1)
     monkeypatch.setattr(graph.Networks, "SHARE", 1)
@@ -163,6 +172,7 @@ def test_an_index_and_a_network_patched_after_random_edits_equal_ones_made_whole
     # the comparisons above tested patched ones
     assert sum(found is not None for found in patched["index"]) >= 8, log
     assert sum(found is not None for found in patched["network"]) >= 5, log
+    assert patched["alike"].count(True) >= 10, log
 
 
 def test_an_index_and_a_network_are_patched_where_a_body_names_no_one_and_a_card_has_new_sources(site, monkeypatch):
@@ -200,6 +210,25 @@ def test_an_index_and_a_network_are_patched_where_a_body_names_no_one_and_a_card
              card.slug: dataclasses.replace(card, sources=[dataclasses.replace(card.sources[0], name="Another desk")])}
     index, _ = patched_and_whole(dataclasses.replace(content, cards=cards), silent)
     assert index.explainer_sources != before.explainer_sources
+
+
+def test_values_told_alike_digest_alike(site):
+    """deps.alike stands in for comparing two plans' digests: model objects count by key."""
+    card = next(iter(load(site, Problems()).cards.values()))
+    changed = dataclasses.replace(card, title="Another title")
+    other = dataclasses.replace(card, slug="another-card")
+    pairs = [
+        ({"cards": [card], "n": 1}, {"cards": [changed], "n": 1}, True),  # the same card, another version
+        ({"cards": [card]}, {"cards": [other]}, False),
+        ({"a": 1, "b": 2}, {"b": 2, "a": 1}, False),  # dicts in another order pickle apart
+        ((True,), (1,), False),
+        ([0.0], [-0.0], False),
+        ([0.5, "x", None], [0.5, "x", None], True),
+        ((card, "x"), [card, "x"], False),
+    ]
+    for a, b, same in pairs:
+        assert deps.alike(a, b) is same, (a, b)
+        assert (deps.digest(a) == deps.digest(b)) is same, (a, b)
 
 
 def assert_record_holds_a_clean_builds(root: Path, clean: Path) -> None:
