@@ -304,7 +304,10 @@ class Writer:
             self._settle = None
             shutil.rmtree(self.stage, ignore_errors=True)
         self.folders = folder_times(self.out, self.new)
-        HELPER.holds(self.new, self.records if self.incremental else None, self.written, self._gone())
+        # the next build keeps files from the mirror if it was left level with OUT, else from OUT
+        level = self.mirror is not None and mirror_token(self.mirror) == self.token
+        HELPER.holds(self.mirror if level else self.out, self.new, self.records if self.incremental else None,
+                     self.written, self._gone())
 
     @property
     def changed(self) -> set[str]:

@@ -75,24 +75,26 @@ class Helper:
     def __init__(self) -> None:
         self._process: subprocess.Popen | None = None
         self._holds: dict | None = None
+        self._base: Path | None = None  # the folder whose files the records describe
         self._settled = 0
         self._serial = 0
         self._unread = False  # a check was asked whose answer was not read
 
-    def ask(self, base: Path, records: dict[str, Any]) -> Told | None:
-        """Have the helper stat `records` under `base` now, if it holds these very records."""
+    def ask(self, records: dict[str, Any]) -> Told | None:
+        """Have the helper stat `records` now, if it holds these very records, in the folder it was told."""
         if self._process is None or self._holds is not records:
             return None
         self._serial += 1
-        if not self._send(("check", self._serial, str(base))):
+        if not self._send(("check", self._serial, str(self._base))):
             return None
         self._unread = True
-        return Told(base, functools.partial(self._answer, self._serial))
+        return Told(self._base, functools.partial(self._answer, self._serial))
 
-    def holds(self, records: dict[str, Any], before: dict[str, Any] | None = None,
+    def holds(self, base: Path, records: dict[str, Any], before: dict[str, Any] | None = None,
               changed: set[str] = frozenset(), gone: list[str] = ()) -> None:
-        """After a commit: the helper holds `records` from now on; where it held `before`, only
-        the `changed` and `gone` rels are sent. Started at the second call in this process."""
+        """After a commit: the helper holds `records`, of the files in `base`, from now on; where
+        it held `before`, only the `changed` and `gone` rels are sent. Started at the second call
+        in this process."""
         self._settled += 1
         if self._unread:  # its answer may fill the pipe, and the helper wait on it while this writes
             self._stop()
@@ -104,7 +106,7 @@ class Helper:
             sent = self._send(("changes", {rel: _kept(records[rel]) for rel in changed}, list(gone)))
         else:
             sent = self._send(("all", {rel: _kept(record) for rel, record in records.items()}))
-        self._holds = records if sent else None
+        self._holds, self._base = (records, base) if sent else (None, None)
 
     def _start(self) -> None:
         try:

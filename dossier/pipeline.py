@@ -130,7 +130,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
 
     problems = Problems()
     # which files of the last site are still as written, found out meanwhile on the other core (serve)
-    told = output.HELPER.ask(cache.mirror, cache.core.outputs) if options.write else None
+    told = output.HELPER.ask(cache.core.outputs) if options.write else None
     content = read_content(options, cache, problems)
     theme = Theme.of(options.root, content, cache.folder / "layouts" if options.write else None, problems)
     bodies = BodyStep(content, theme, options.root, cache)
