@@ -13,6 +13,7 @@ import dataclasses
 import os
 import random
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -248,7 +249,8 @@ def assert_record_holds_a_clean_builds(root: Path, clean: Path) -> None:
 def test_a_page_changed_by_hand_between_builds_in_one_process_is_made_again(site, tmp_path, monkeypatch):
     """From a process's second build on, a helper process holds the records of the last site and
     tells the next build which files are no longer as written (output_intact): a page written
-    over in place (the site's mirror, hard-linked, shares the change) is made again."""
+    over in place (the site's mirror, hard-linked, shares the change) is made again. So it is
+    when the helper is gone before it is asked, or before it answers."""
     answers = []
     real_answer = output_intact.Helper._answer
     monkeypatch.setattr(output_intact.Helper, "_answer",
@@ -261,6 +263,34 @@ def test_a_page_changed_by_hand_between_builds_in_one_process_is_made_again(site
     page.write_text("written over", encoding="utf-8")
     build_here(site)
     assert answers[-1] == {"actors/iran/index.html"}  # as the helper told it
+    assert_same_as_clean(site, tmp_path)
+    output_intact.HELPER._process.kill()  # a helper gone: the build stats the files itself
+    output_intact.HELPER._process.wait()
+    asked = len(answers)
+    page.write_text("written over again", encoding="utf-8")
+    build_here(site)
+    assert len(answers) == asked  # it could not be asked
+    assert_same_as_clean(site, tmp_path)
+    edit(card, 'claim: "', 'claim: "3 ')
+    build_here(site)  # starts another helper, which the next build asks
+    page.write_text("written over once more", encoding="utf-8")
+    build_here(site)
+    assert answers[-1] == {"actors/iran/index.html"}
+    assert_same_as_clean(site, tmp_path)
+
+    def asked_then_gone(self, message):  # the helper is stopped before it can answer, then killed
+        if message[0] == "check":
+            os.kill(self._process.pid, signal.SIGSTOP)
+        sent = real_send(self, message)
+        if message[0] == "check":
+            self._process.kill()
+        return sent
+
+    real_send = output_intact.Helper._send
+    monkeypatch.setattr(output_intact.Helper, "_send", asked_then_gone)
+    page.write_text("written over at last", encoding="utf-8")
+    build_here(site)
+    assert answers[-1] is None  # no answer: the build stats the files itself
     assert_same_as_clean(site, tmp_path)
 
 
