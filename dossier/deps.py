@@ -86,7 +86,7 @@ def digest(value: Any) -> bytes | None:
     return hashlib.blake2b(buffer.getbuffer(), digest_size=16).digest()
 
 
-def alike(a: Any, b: Any) -> bool:
+def same_digest(a: Any, b: Any) -> bool:
     """Whether two values digest alike, told without digesting them: model objects by key,
     lists, tuples and dicts (in order) item by item, the rest by type and value.
 
@@ -102,9 +102,9 @@ def alike(a: Any, b: Any) -> bool:
     if key is not None:
         return key(a) == key(b)
     if kind is list or isinstance(a, tuple):
-        return len(a) == len(b) and all(map(alike, a, b))
+        return len(a) == len(b) and all(map(same_digest, a, b))
     if kind is dict:
-        return len(a) == len(b) and all(map(alike, a, b)) and all(map(alike, a.values(), b.values()))
+        return len(a) == len(b) and all(map(same_digest, a, b)) and all(map(same_digest, a.values(), b.values()))
     return a == b and (kind is not float or repr(a) == repr(b))  # 0.0 == -0.0, pickled apart
 
 

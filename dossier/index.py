@@ -29,7 +29,7 @@ class Backlink(NamedTuple):
 @dataclass
 class Index:
     mentions: dict[str, list[Backlink]] = field(default_factory=lambda: defaultdict(list))
-    positions: dict[str, list[tuple[str, Position]]] = field(default_factory=lambda: defaultdict(list))
+    positions: dict[str, list[tuple[str, Position]]] = field(default_factory=lambda: defaultdict(list))  # explainers'
     relations: dict[str, list[tuple[str, str, str]]] = field(default_factory=lambda: defaultdict(list))
     explainer_actors: dict[str, list[str]] = field(default_factory=dict)
     explainer_cards: dict[str, list[str]] = field(default_factory=dict)

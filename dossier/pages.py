@@ -215,8 +215,7 @@ def _actor_page(actor: Actor, content: Content, index: Index, bodies: dict[tuple
         "actor": actor,
         "body": bodies[("actor", actor.slug)].html,
         "relations": [(content.actors[s], label, content.actors[o]) for s, label, o in index.relations.get(actor.slug, [])],
-        "positions": [(content.explainers[e], p) for e, p in index.positions.get(actor.slug, [])
-                      if e in content.explainers],
+        "positions": [(content.explainers[e], p) for e, p in index.positions.get(actor.slug, [])],
         "mentions": [(kind, item_of[kind][slug], found) for (kind, slug), found in mentions.items()],
         "explainers": [content.explainers[e] for e in index.actor_explainers.get(actor.slug, [])],
         "cards": dated,

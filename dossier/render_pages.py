@@ -13,7 +13,7 @@ from typing import Iterator
 
 from . import render, render_pool
 from .cache import PageRecord, Store
-from .deps import Fields, Recorder, alike, digest
+from .deps import Fields, Recorder, digest, same_digest
 from .pages import Page
 from .problems import Problem, Problems
 
@@ -22,11 +22,11 @@ def shapes(pages: list[Page], assets: bytes | None = b"", before: dict[str, Page
            records: Store | None = None, kept: dict[str, object] | None = None) -> list[bytes | None]:
     """The digest of each page's plan: everything it shows but what its layouts read from models.
 
-    `assets` stands for the published asset names, which every page may link to. A page alike
-    one the last build planned with the same asset names (`before`, by output; `records`, that
-    build's page records) has the shape recorded for it: telling two plans that hold mostly
-    the very same objects (reuse.py) alike (deps.alike: they would digest alike) costs far less
-    than digesting one. So has a stand-in for a page the last build planned (`kept`, by output:
+    `assets` stands for the published asset names, which every page may link to. A page whose
+    plan would digest as that of one the last build planned with the same asset names (`before`,
+    by output; `records`, that build's page records) has the shape recorded for it: telling so
+    (deps.same_digest) of two plans that hold mostly the very same objects (reuse.py) costs far
+    less than digesting one. So has a stand-in for a page the last build planned (`kept`, by output:
     reuse.Record), which was planned with the same asset names too.
 
     Digested in this process, not by forked workers: a digest is cheap, but a worker reading
@@ -41,7 +41,7 @@ def shapes(pages: list[Page], assets: bytes | None = b"", before: dict[str, Page
         before, kept = before or {}, kept or {}
         for n, page in enumerate(pages):
             old = before.get(page.output)
-            if page.output in kept or old is page or old is not None and alike(_planned(old), _planned(page)):
+            if page.output in kept or old is page or old is not None and same_digest(_planned(old), _planned(page)):
                 record = records.get(page.output)
                 found[n] = record.shape if record is not None else None
     return [digest((*_planned(p), assets)) if shape is None else shape for p, shape in zip(pages, found)]

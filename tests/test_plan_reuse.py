@@ -147,8 +147,8 @@ def test_an_index_and_a_network_patched_after_random_edits_equal_ones_made_whole
     def spy(kind, real):
         return lambda *args: patched[kind].append(real(*args)) or patched[kind][-1]
 
-    def alike(a, b):  # a page's plan told alike the last one's keeps its shape: it must digest alike
-        same = deps.alike(a, b)
+    def same_digest(a, b):  # a page's plan told alike the last one's keeps its shape: it must digest alike
+        same = deps.same_digest(a, b)
         assert not same or deps.digest(a) == deps.digest(b), a[0]
         patched["alike"].append(same)
         return same
@@ -158,7 +158,7 @@ def test_an_index_and_a_network_patched_after_random_edits_equal_ones_made_whole
     monkeypatch.setattr(planning, "actor_network", actor_network)
     monkeypatch.setattr(indexing._Last, "patched", spy("index", indexing._Last.patched))
     monkeypatch.setattr(graph.Networks, "_counted_again", spy("network", graph.Networks._counted_again))
-    monkeypatch.setattr(render_pages, "alike", alike)
+    monkeypatch.setattr(render_pages, "same_digest", same_digest)
     # patched however much changed: more kinds of change
     monkeypatch.setattr(indexing._Last, "SHARE", 1)
     monkeypatch.setattr(graph.Networks, "SHARE", 1)
@@ -214,7 +214,7 @@ def test_an_index_and_a_network_are_patched_where_a_body_names_no_one_and_a_card
 
 
 def test_values_told_alike_digest_alike(site):
-    """deps.alike stands in for comparing two plans' digests: model objects count by key."""
+    """deps.same_digest stands in for comparing two plans' digests: model objects count by key."""
     card = next(iter(load(site, Problems()).cards.values()))
     changed = dataclasses.replace(card, title="Another title")
     other = dataclasses.replace(card, slug="another-card")
@@ -228,7 +228,7 @@ def test_values_told_alike_digest_alike(site):
         ((card, "x"), [card, "x"], False),
     ]
     for a, b, same in pairs:
-        assert deps.alike(a, b) is same, (a, b)
+        assert deps.same_digest(a, b) is same, (a, b)
         assert (deps.digest(a) == deps.digest(b)) is same, (a, b)
 
 
