@@ -1,6 +1,7 @@
 """The reference index: built once per build from the facts every body gave up.
 
-Pages read from it; nothing here reads text again.
+Pages read from it; nothing here reads text again. A process that builds again and again
+(serve) patches the last index where items and bodies changed (_Last) instead.
 """
 
 from __future__ import annotations
