@@ -49,6 +49,7 @@ class BodyRenderer:
         # The entries the last build in this process kept or made, and the slugs whose link-table
         # entry changed since: such an entry that names none of them still has its targets (serve).
         self._kept, self._relinked = _LAST.since(self._entries)
+        self._reclaimed: set[str] | None = None  # cards whose claim may differ from the last build's (render_all)
         table = names(content)
         self.names = table
         self.renamed = sorted(n for n in old_names.keys() | table.keys() if old_names.get(n) != table.get(n))
@@ -69,11 +70,12 @@ class BodyRenderer:
         self.markdown.targets, self.markdown.embed = self.targets, self._embed
         try:
             self._stage([("card", s, card.claim) for s, card in c.cards.items()], problems)
+            self._reclaimed = _LAST.reclaimed(self.bodies)
             self._stage([("explainer", s, e.body) for s, e in c.explainers.items()]
                         + [("actor", s, a.body) for s, a in c.actors.items()], problems)
         finally:  # the renderer is kept for the next build: it holds nothing of this one
             self.markdown.targets, self.markdown.embed = {}, _no_embed
-        _LAST.keep(self._entries, self.entries.values())
+        _LAST.keep(self._entries, self.entries.values(), self.bodies)
         return {k: self.bodies[k] for k in sorted(self.bodies, key=_order)}
 
     def _stage(self, items: list[tuple[str, str, Body]], problems: Problems) -> None:
@@ -100,14 +102,16 @@ class BodyRenderer:
 
     def _valid(self, entry: BodyEntry, text: str) -> bool:
         """Whether a cached body would render the same today."""
-        if self._kept.get(id(entry)) is not entry or self._relinked and not self._relinked.isdisjoint(entry.targets):
+        kept = self._kept.get(id(entry)) is entry  # it matched the last build's link table and claims
+        if not kept or self._relinked and not self._relinked.isdisjoint(entry.targets):
             entries = self._entries
             for slug, target in entry.targets.items():
                 if entries.get(slug) != target:
                     return False
-        for slug, claim in entry.embeds.items():
-            if self._claim(slug) != claim:
-                return False
+        if not kept or self._reclaimed is None or not self._reclaimed.isdisjoint(entry.embeds):
+            for slug, claim in entry.embeds.items():
+                if self._claim(slug) != claim:
+                    return False
         if entry.reads and self.fields.changed(entry.reads):
             return False
         return not any(name in text for name in self.renamed)
@@ -177,16 +181,20 @@ _RENDERER = Renderers()  # the builds' (one at a time, in one thread)
 
 
 class LastTable:
-    """The link table of the last build in this process, with the body entries it kept or made.
+    """The link table of the last build in this process, with the body entries it kept or made,
+    and its bodies.
 
     Each of those entries matched that table, so it matches this build's unless it names a
     slug whose entry changed: at 5,000 explainers comparing every entry's targets, about twenty
-    each, took 0.03-0.04 s of an edit in serve; a card's claim changes no entry.
+    each, took 0.03-0.04 s of an edit in serve; a card's claim changes no entry. Likewise each
+    embeds the claims of that build's cards, and a card whose body is the very same object has
+    the same claim.
     """
 
     def __init__(self) -> None:
         self._table: dict[str, tuple] | None = None
         self._entries: dict[int, BodyEntry] = {}
+        self._bodies: dict[tuple[str, str], Rendered] = {}
 
     def since(self, table: dict[str, tuple]) -> tuple[dict[int, BodyEntry], set[str]]:
         """The entries of the last build by id, and the slugs whose entry differs in `table`."""
@@ -195,8 +203,15 @@ class LastTable:
             return {}, set()
         return self._entries, {slug for slug in last.keys() | table.keys() if last.get(slug) != table.get(slug)}
 
-    def keep(self, table: dict[str, tuple], entries) -> None:
-        self._table, self._entries = table, {id(entry): entry for entry in entries}
+    def reclaimed(self, bodies: dict[tuple[str, str], Rendered]) -> set[str]:
+        """The cards whose claim, among `bodies`, is not the very body of the last build: an entry
+        it kept or made embeds the others' claims as they still are (15,000 embeds at 5k)."""
+        last = self._bodies
+        return {slug for (kind, slug), rendered in bodies.items()
+                if kind == "card" and last.get((kind, slug)) is not rendered}
+
+    def keep(self, table: dict[str, tuple], entries, bodies: dict[tuple[str, str], Rendered]) -> None:
+        self._table, self._entries, self._bodies = table, {id(entry): entry for entry in entries}, bodies
 
 
 _LAST = LastTable()  # the builds' (one at a time, in one thread)
