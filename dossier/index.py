@@ -152,7 +152,8 @@ class _Last:
         for card in cards_in_order:
             index.card_actors[card] = _card_actors(given.cards[card], given.bodies)
         place = {slug: n for n, slug in enumerate(given.cards)}.__getitem__
-        index.actor_cards = _patch(last.actor_cards, cards, (actor for card in cards for actor in last.card_actors[card]),
+        index.actor_cards = _patch(last.actor_cards, cards,
+                                   (actor for card in cards for actor in last.card_actors[card]),
                                    [(actor, [card]) for card in cards_in_order for actor in index.card_actors[card]],
                                    _itself, place)
         regathered = explainers | {e for card in cards for e in last.embedded_in.get(card, ())}
@@ -160,8 +161,8 @@ class _Last:
         for table in ("explainer_cards", "explainer_actors", "explainer_sources"):
             setattr(index, table, dict(getattr(last, table)))
         for slug in regathered_in_order:
-            (index.explainer_cards[slug], index.explainer_actors[slug],
-             index.explainer_sources[slug]) = _gathered(given.explainers[slug], given.bodies, content, index.card_actors)
+            gathered = _gathered(given.explainers[slug], given.bodies, content, index.card_actors)
+            index.explainer_cards[slug], index.explainer_actors[slug], index.explainer_sources[slug] = gathered
         place = {slug: n for n, slug in enumerate(given.explainers)}.__getitem__
         index.embedded_in = _patch(last.embedded_in, regathered, (card for e in regathered for card in last.explainer_cards[e]),
                                    [(card, [e]) for e in regathered_in_order for card in index.explainer_cards[e]],
