@@ -380,13 +380,15 @@ def test_reads_found_within_one_record_are_checked_again_when_a_later_record_dro
     holds (serve): only while no object is dropped. A read of an object the record no longer
     holds counts as a change, though the object is not among those whose version moved."""
     from dossier.deps import Fields
+    from dossier.model import Body, Card
 
     def table(*slugs: str) -> dict:
         return {("card", slug): (b"v1", {"claim": b"d"}) for slug in slugs}
 
     def fields(old: dict) -> Fields:
         made = Fields(old)
-        made.versions = {k: version for k, (version, _) in old.items()}  # nothing moved
+        for _, slug in old:  # nothing moved: each object is added with its version in the record
+            made.add(Card(slug, f"content/cards/{slug}.yml", slug, Body("", "", 1), ()), b"v1")
         return made
 
     reads = {("card", "a"): frozenset({"claim"}), ("card", "b"): frozenset({"claim"})}
