@@ -86,11 +86,7 @@ def network(nodes: Iterable[Node], relations: Iterable[tuple[str, str, str]],
             groups: Iterable[Collection[str]]) -> Network:
     """Nodes joined by relations (subject, label, object) and by co-mentions (each group names its nodes together)."""
     table = {node.id: node for node in nodes}
-    stated = _stated(table, relations)
-    together: dict[tuple[str, str], int] = defaultdict(int)
-    for group in groups:
-        for pair in _pairs(table, group):
-            together[pair] += 1
+    stated, together = _stated(table, relations), _together(table, groups)
     return Network(table, [_edge(pair, stated, together) for pair in sorted(set(stated) | set(together))])
 
 
@@ -112,16 +108,11 @@ class Networks:
                 groups_of: Callable[[Hashable, object], list[Collection[str]]]) -> Network:
         """network(nodes, relations, the groups of every source), each source's got by groups_of(key, source)."""
         table = {node.id: node for node in nodes}
-        last = self._last
-        counted = self._counted_again(table, nodes, relations, sources, groups_of) if last is not None else None
+        counted = self._counted_again(table, nodes, relations, sources, groups_of) if self._last is not None else None
         if counted is None:
             groups = {key: groups_of(key, source) for key, source in sources.items()}
             stated = _stated(table, relations)
-            together: dict[tuple[str, str], int] = defaultdict(int)
-            for found in groups.values():
-                for group in found:
-                    for pair in _pairs(table, group):
-                        together[pair] += 1
+            together = _together(table, (group for found in groups.values() for group in found))
             edges = {pair: _edge(pair, stated, together) for pair in sorted(set(stated) | set(together))}
             counted = _Counted(nodes, relations, sources, groups, stated, together, edges, list(edges))
         self._last = counted
@@ -184,6 +175,15 @@ def _stated(table: dict[str, Node], relations: Iterable[tuple[str, str, str]]) -
     return dict(stated)
 
 
+def _together(table: dict[str, Node], groups: Iterable[Collection[str]]) -> dict[tuple[str, str], int]:
+    """How many groups name each pair of nodes together."""
+    together: dict[tuple[str, str], int] = defaultdict(int)
+    for group in groups:
+        for pair in _pairs(table, group):
+            together[pair] += 1
+    return together
+
+
 def _pairs(table: dict[str, Node], group: Collection[str]) -> Iterable[tuple[str, str]]:
     """The pairs of nodes a group names together, each (a, b) with a < b."""
     if len(group) < 2:  # most groups are a sentence naming one actor
@@ -191,7 +191,8 @@ def _pairs(table: dict[str, Node], group: Collection[str]) -> Iterable[tuple[str
     return combinations(sorted({n for n in group if n in table}), 2)
 
 
-def _edge(pair: tuple[str, str], stated: dict[tuple[str, str], list[str]], together: dict[tuple[str, str], int]) -> Edge:
+def _edge(pair: tuple[str, str], stated: dict[tuple[str, str], list[str]],
+          together: dict[tuple[str, str], int]) -> Edge:
     return Edge(*pair, tuple(stated.get(pair, ())), together.get(pair, 0))
 
 

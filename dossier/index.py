@@ -164,7 +164,8 @@ class _Last:
             gathered = _gathered(given.explainers[slug], given.bodies, content, index.card_actors)
             index.explainer_cards[slug], index.explainer_actors[slug], index.explainer_sources[slug] = gathered
         place = {slug: n for n, slug in enumerate(given.explainers)}.__getitem__
-        index.embedded_in = _patch(last.embedded_in, regathered, (card for e in regathered for card in last.explainer_cards[e]),
+        index.embedded_in = _patch(last.embedded_in, regathered,
+                                   (card for e in regathered for card in last.explainer_cards[e]),
                                    [(card, [e]) for e in regathered_in_order for card in index.explainer_cards[e]],
                                    _itself, place)
         index.actor_explainers = _patch(last.actor_explainers, regathered,
