@@ -27,6 +27,7 @@ from typing import Any, Callable
 ENGINE_HOME = Path(__file__).resolve().parent.parent  # where the helper imports this module from
 WAIT = 10.0  # seconds an answer may take before the helper is given up and the build stats the files itself
 
+
 def damaged(folder: Path | str, records: dict[str, tuple]) -> set[str]:
     """The recorded files that are no longer in `folder` as they were written: gone, or another
     size, mtime or inode. `records`: rel -> (..., size, mtime_ns, inode), as output.Record."""
@@ -128,10 +129,10 @@ class Helper:
         """The helper's answer to the check numbered `serial` (earlier answers nobody read are skipped)."""
         try:
             while self._process is not None:
-                found, damaged = pickle.loads(self._read(int.from_bytes(self._read(8), "big")))
-                if found == serial:
+                answered, rels = pickle.loads(self._read(int.from_bytes(self._read(8), "big")))
+                if answered == serial:
                     self._unread = False
-                    return set(damaged)
+                    return set(rels)
         except (OSError, EOFError, pickle.UnpicklingError, ValueError):
             pass
         self._stop()
