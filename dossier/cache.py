@@ -4,7 +4,8 @@ One folder per output folder (`.cache/dossier/<id>/`) holds
 - `core.pickle`: the epoch, a checksum of every input file, the output files' records;
 - sharded stores of the files read into model objects (`items`), the Markdown bodies
   rendered (`bodies`), each page's dependencies (`pages`) and the attributes read (`fields`);
-- `mirror/`, a hard-linked twin of the output folder that output.py updates and swaps in.
+- `mirror/`, a hard-linked twin of the output folder that output.py updates and swaps in;
+- `search/`, a folder of links to each search shard's pages, for its Pagefind (search.py).
 
 The epoch is a checksum of the generator's code, the layouts, the assets, site.yml and the
 build options (the search shard size too): when it differs, nothing recorded is used but the

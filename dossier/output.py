@@ -16,6 +16,8 @@ only while it still matches its record.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import hashlib
 import os
@@ -411,6 +413,32 @@ def link_all(source: Path, target: Path, rels: list[str], folders: set[Path],
         if not link_or_copy(source / rel, path) and not copies:
             return None
     return len(rels)
+
+
+def relink(source: Path, target: Path, rels: list[str]) -> None:
+    """Make `target`, a folder kept from use to use, hold exactly these files of source,
+    hard-linked: only a file whose link there is not to source's (another inode: it changed)
+    is linked again, and only files source's list no longer names are removed, with the
+    folders they leave empty. OSError if a link cannot be made (another disk)."""
+    target.mkdir(parents=True, exist_ok=True)
+    if os.stat(target).st_dev != os.stat(source).st_dev:
+        raise OSError(errno.EXDEV, "not on the same disk", str(target))
+    wanted = set(rels)
+    for where, _, files in os.walk(target, topdown=False):
+        for name in files:
+            path = Path(where, name)
+            if path.relative_to(target).as_posix() not in wanted:
+                os.unlink(path)
+        if where != str(target) and not os.listdir(where):
+            os.rmdir(where)
+    for rel in rels:
+        path = target / rel
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samefile(source / rel, path):
+                continue
+            os.unlink(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source / rel, path)
 
 
 def _record(digest: bytes, path: Path) -> Record:

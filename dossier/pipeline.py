@@ -451,8 +451,10 @@ def index_search(writer: output.Writer, records: dict[str, PageRecord], options:
             for rel, data in files.items():
                 writer.put(rel, data)
 
-        search.index_shards(writer.assembled(), options.out, wanted, whole=len(shards) == 1,
-                            stop=options.stop, meanwhile=meanwhile, kept=kept, each=put)
+        whole = len(shards) == 1
+        search.index_shards(writer.assembled(), options.out, wanted, whole=whole, stop=options.stop,
+                            meanwhile=meanwhile, kept=kept, each=put,
+                            trees=search.shard_trees(cache.folder / "search", [] if whole else list(shards)))
     if shards:
         writer.put(search.SHARDS_FILE, search.shards_file(list(shards)))
     return made_from, False
