@@ -129,6 +129,16 @@ def test_a_change_pagefind_reads_changes_readable_and_the_index(pages, tmp_path,
     (b'<p>x</p><div data-pagefind-ignore><ul><li><a href="/">a</a></li></ul></div>', b'<p>x</p><!--ignored-->'),
     (b'<div data-pagefind-ignore>never closed', None),
     (b'<div title="data-pagefind-ignore">only a value</div>', None),
+    # tags in upper case are the same tags; a tag that begins like <p or <a is another
+    (b'<DIV data-pagefind-ignore><IMG src="a.png"></DIV>', None),
+    (b'<div data-pagefind-ignore><span DATA-PAGEFIND-META="date">2024</span></div>', None),
+    (b'<div data-pagefind-ignore><span data-pagefind-ignorex="y">x</span></div>', None),
+    (b'<div data-pagefind-ignore><!DOCTYPE x></div>', None),
+    (b'<P>x<SPAN data-pagefind-ignore><DIV>closes the outer paragraph</DIV></SPAN></P>', None),
+    (b'<A href="/">x<span data-pagefind-ignore><a href="/b">closes the outer link</a></span></A>', None),
+    (b'<p>x</P><div data-pagefind-ignore>in</div>', b'<p>x</P><!--ignored-->'),
+    (b'<pre>x<span data-pagefind-ignore><div>in</div></span></pre>', b'<pre>x<!--ignored--></pre>'),
+    (b'<abbr>x</abbr><span data-pagefind-ignore><a href="/">in</a></span>', b'<abbr>x</abbr><!--ignored-->'),
 ])
 def test_readable_cuts_out_only_what_it_can_tell(html, cut):
     assert search.readable(html) == (html if cut is None else cut)
