@@ -61,7 +61,7 @@ class PageRecord:
     shape: bytes | None  # digest of the page's plan (context, template, url)
     reads: Reads  # model attributes its layouts read
     digest: bytes  # of the bytes it rendered to
-    marked: bool = True  # its readable part is marked for search (search.marked)
+    marked: bool = True  # its readable part is marked for search (search_readable.marked)
 
 
 @dataclass

@@ -418,8 +418,8 @@ def link_all(source: Path, target: Path, rels: list[str], folders: set[Path],
 def relink(source: Path, target: Path, rels: list[str]) -> None:
     """Make `target`, a folder kept from use to use, hold exactly these files of source,
     hard-linked: only a file whose link there is not to source's (another inode: it changed)
-    is linked again, and only files source's list no longer names are removed, with the
-    folders they leave empty. OSError if a link cannot be made (another disk)."""
+    is linked again, and only the files `rels` no longer names are removed, with the folders
+    they leave empty. OSError if a link cannot be made (another disk)."""
     target.mkdir(parents=True, exist_ok=True)
     if os.stat(target).st_dev != os.stat(source).st_dev:
         raise OSError(errno.EXDEV, "not on the same disk", str(target))

@@ -385,7 +385,7 @@ def _stop_on_errors(problems: Problems) -> None:
 
 def write_pages(writer: output.Writer, pages: list[Page], shapes: list, rendered, cache: BuildCache) -> dict[str, PageRecord]:
     """Put the pages rendered into the next site and keep the others; returns every page's record."""
-    from .search import marked
+    from .search_readable import marked
 
     records, done = {}, set()
     for n, data, reads in rendered:
@@ -462,19 +462,19 @@ def index_search(writer: output.Writer, records: dict[str, PageRecord], options:
 
 def _read_changes(writer: output.Writer, shard: list[str], made: bytes | None, held: list[str] | None,
                   most: int) -> dict[str, tuple[bytes, bytes]] | None:
-    """The shard's pages that changed where Pagefind may read them (search.readable), each with
-    its bytes in the previous site and in the next, if it can still be told whether Pagefind
-    would make the same bundle of its next pages as it made of the previous site's (whose
-    checksum is `made`); None if it would not, or cannot be told.
+    """The shard's pages that changed where Pagefind may read them (search_readable.readable),
+    each with its bytes in the previous site and in the next, if it can still be told whether
+    Pagefind would make the same bundle of its next pages as it made of the previous site's
+    (whose checksum is `made`); None if it would not, or cannot be told.
 
     It would not when the shard holds other pages, when the index is older than the previous
-    site (serve's saves), or when a page's words changed (search.words). It is not told when
-    more than `most` pages changed so (an alias that hundreds of explainers linked by, dropped):
+    site (serve's saves), or when a page's words changed (search_readable.words). It is not told
+    when more than `most` pages changed so (an alias that hundreds of explainers linked by, dropped):
     the shard is made again then, as asking Pagefind would cost more. So a card added to an
     actor's list of cards (where Pagefind does not read) changes nothing, and an explainer
     that lost a link with the alias it was made from is a page for search.same_index to tell.
     """
-    from .search import only_a_link_changed, readable, words
+    from .search_readable import only_a_link_changed, readable, words
 
     stayed = _kept(writer, shard, made, held)
     if stayed is None or set(shard) != set(held or ()):  # a page came or went: Pagefind must see it

@@ -3,7 +3,7 @@
 Every incremental build here is compared, file by file, with a clean build of the same
 sources into another folder. These tests give the build a stand-in Pagefind (PAGEFIND_BINARY_PATH), much faster than
 the real one, whose bundle is a pure function of what Pagefind reads of the pages it indexes
-(search.readable): the search step is checked like every other.
+(search_readable.readable): the search step is checked like every other.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import hashlib, json, os, pathlib, re, sys
 sys.path.insert(0, {str(REPO)!r})
 # Pagefind reads no more than readable(), nor a <link> (test_search_readable.py, with the real one),
 # and only the pages that mark their readable part, if any page does
-from dossier.search import marked, readable
+from dossier.search_readable import marked, readable
 def read(page):
     return re.sub(rb"<link (?![^>]*pagefind)[^>]*>", b"", readable(page))
 args = sys.argv[1:]
@@ -699,7 +699,8 @@ def test_a_shards_pagefind_reads_links_kept_from_build_to_build(site, tmp_path, 
     build(site)
     before = held()
     assert len(before) == 4 and runs() == sorted(sorted(pages) for pages in before.values())
-    assert all(os.path.samefile(trees / name / rel, site / "site" / rel) for name, pages in before.items() for rel in pages)
+    assert all(os.path.samefile(trees / name / rel, site / "site" / rel)
+               for name, pages in before.items() for rel in pages)
 
     card = "cards/limousine-gift/index.html"
     [(name, pages)] = [(name, pages) for name, pages in before.items() if card in pages]
@@ -721,7 +722,7 @@ def test_a_shards_pagefind_reads_links_kept_from_build_to_build(site, tmp_path, 
     relinked = sorted(rel for rel in pages if after[name][rel] != pages[rel])
     assert relinked == sorted({*rewritten, other})  # the rest: the very links the last build made
     assert all(after[n].keys() == before[n].keys() for n in before)
-    assert all(after[n][rel][0] == before[n][rel][0] for n in before if n != name for rel in before[n])  # not read
+    assert all(after[n][rel][0] == before[n][rel][0] for n in before if n != name for rel in before[n])  # untouched
     assert_same_as_clean(site, tmp_path)
 
     real_link = os.link
@@ -841,7 +842,7 @@ def test_an_edit_indexes_again_only_the_search_shards_of_the_pages_it_changed(si
     them, and on no other."""
     import json
 
-    from dossier.search import readable
+    from dossier.search_readable import readable
 
     monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")  # the example's 32 marked pages in 4 shards
     log = tmp_path / "pagefind-runs"

@@ -1,4 +1,4 @@
-"""What Pagefind reads of a page (search.readable), held against the real Pagefind.
+"""What Pagefind reads of a page (search_readable.readable), held against the real Pagefind.
 
 An edit makes a search shard again only where what Pagefind reads of one of its pages
 changed. That is safe only if readable() keeps everything the index is made from. So here
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dossier import output, search
+from dossier import output, search, search_readable
 
 from .conftest import EXAMPLE, run, tree_digest
 
@@ -27,7 +27,7 @@ TEXT = re.compile(rb"(?<=>)([^<]*[^<\s][^<]*)(?=<)")  # a run of text between tw
 def rewritten(page: bytes) -> bytes:
     """The page with the text of every element readable() cuts out replaced, and an element added to each."""
     parts, done = [], 0
-    for start, end in search.unread(page):
+    for start, end in search_readable.unread(page):
         element = TEXT.sub(lambda m: b"zebra quokka " + m.group(1)[::-1], page[start:end])
         close = element.rindex(b"</")
         parts += [page[done:start], element[:close], b'<b id="tapir">tapir words</b>', element[close:]]
@@ -61,13 +61,13 @@ def copy_pages(site: Path, into: Path, change=lambda rel, page: page) -> None:
 def test_what_readable_cuts_out_never_reaches_the_index(pages, tmp_path):
     copy_pages(pages, tmp_path / "a")
     copy_pages(pages, tmp_path / "b", lambda rel, page: rewritten(page))
-    cut = {rel: len(list(search.unread(page.read_bytes())))
+    cut = {rel: len(list(search_readable.unread(page.read_bytes())))
            for rel, page in ((p.relative_to(tmp_path / "a").as_posix(), p) for p in (tmp_path / "a").rglob("*.html"))}
     # the theme's actor, card and explainer pages all have parts Pagefind does not read
     assert all(cut[rel] for rel in cut if rel.startswith(("actors/", "cards/", "explainers/")) and rel.count("/") == 2)
     differ = [rel for rel in cut if (tmp_path / "a" / rel).read_bytes() != (tmp_path / "b" / rel).read_bytes()]
     assert len(differ) >= 30
-    assert all(search.readable((tmp_path / "a" / rel).read_bytes()) == search.readable((tmp_path / "b" / rel).read_bytes())
+    assert all(search_readable.readable((tmp_path / "a" / rel).read_bytes()) == search_readable.readable((tmp_path / "b" / rel).read_bytes())
                for rel in differ)
     assert bundle(tmp_path / "a", tmp_path / "bundle-a") == bundle(tmp_path / "b", tmp_path / "bundle-b")
 
@@ -79,7 +79,7 @@ def text_added_to_a_profile(data: bytes) -> bytes:
 
 def an_image_added_where_readable_would_cut(data: bytes) -> bytes:
     """An image after the title, in an element Pagefind does not index: its first image, all the same."""
-    start, end = list(search.unread(data))[-1]
+    start, end = list(search_readable.unread(data))[-1]
     close = data.rindex(b"</", start, end)
     return data[:close] + b'<img src="/media/added.png" alt="added">' + data[close:]
 
@@ -93,7 +93,7 @@ def test_a_change_pagefind_reads_changes_readable_and_the_index(pages, tmp_path,
     copy_pages(pages, tmp_path / "a")
     copy_pages(pages, tmp_path / "b", lambda rel, data: change(data) if rel == page else data)
     before, after = ((tmp_path / side / page).read_bytes() for side in "ab")
-    assert search.readable(before) != search.readable(after)
+    assert search_readable.readable(before) != search_readable.readable(after)
     assert bundle(tmp_path / "a", tmp_path / "bundle-a") != bundle(tmp_path / "b", tmp_path / "bundle-b")
 
 
@@ -141,7 +141,7 @@ def test_a_change_pagefind_reads_changes_readable_and_the_index(pages, tmp_path,
     (b'<abbr>x</abbr><span data-pagefind-ignore><a href="/">in</a></span>', b'<abbr>x</abbr><!--ignored-->'),
 ])
 def test_readable_cuts_out_only_what_it_can_tell(html, cut):
-    assert search.readable(html) == (html if cut is None else cut)
+    assert search_readable.readable(html) == (html if cut is None else cut)
 
 
 LINK = re.compile(rb'<a href="[^"]*"( class="[^"]*")?>([^<]*)</a>')
@@ -170,7 +170,7 @@ def test_pagefind_tells_whether_pages_whose_words_stayed_index_alike(pages, tmp_
     before = {rel: (pages / rel).read_bytes() for rel in rels}
     after = {rel: change(data) if rel in changed else data for rel, data in before.items()}
     assert all(before[rel] != after[rel] for rel in changed)
-    words_stayed = all(search.words(before[rel]) == search.words(after[rel]) for rel in rels)
+    words_stayed = all(search_readable.words(before[rel]) == search_readable.words(after[rel]) for rel in rels)
     assert words_stayed is (change is not text_added_to_a_profile)
     assert search.same_index(tmp_path / "site", before, after) is same
     output.removed()  # as a build does before it returns
@@ -197,15 +197,15 @@ class Edited:
         pipeline.build(options)
         self.shards, self.runs = self.runs, []  # a clean build makes every shard
         before = {p.relative_to(root / "site").as_posix(): p.read_bytes() for p in (root / "site").rglob("*.html")}
-        assert len(self.shards) == 4 and sum(map(len, self.shards)) == sum(map(search.marked, before.values()))
+        assert len(self.shards) == 4 and sum(map(len, self.shards)) == sum(map(search_readable.marked, before.values()))
         change(root)
         pipeline.build(options)
         after = {rel: (root / "site" / rel).read_bytes() if (root / "site" / rel).exists() else b"" for rel in before}
         # the indexed pages that changed where Pagefind reads them, and those of them whose words changed
         self.changed = {rel for pages in self.shards for rel in pages
-                        if search.readable(before[rel]) != search.readable(after[rel])}
+                        if search_readable.readable(before[rel]) != search_readable.readable(after[rel])}
         self.reworded = {rel for rel in self.changed
-                         if search.words(search.readable(before[rel])) != search.words(search.readable(after[rel]))}
+                         if search_readable.words(search_readable.readable(before[rel])) != search_readable.words(search_readable.readable(after[rel]))}
 
     def shards_of(self, pages: set[str]) -> list[list[str]]:
         return sorted(sorted(shard) for shard in self.shards if shard & pages)
@@ -291,7 +291,7 @@ def test_a_position_edited_changes_the_words_of_its_explainer_not_of_its_actors_
 @pytest.mark.parametrize("ask_most", [search.ASK_MOST, 1])
 def test_a_new_stylesheet_indexes_nothing_again(tmp_path, monkeypatch, ask_most):
     """A stylesheet edit gives it a new name, in a <link> in the head of every page, which
-    Pagefind does not read (search.only_a_link_changed): no Pagefind runs, however many pages."""
+    Pagefind does not read (search_readable.only_a_link_changed): no Pagefind runs, however many pages."""
     from .test_incremental import assert_same_as_clean
 
     monkeypatch.setattr(search, "ASK_MOST", ask_most)
@@ -315,16 +315,16 @@ def test_a_new_stylesheet_indexes_nothing_again(tmp_path, monkeypatch, ask_most)
 ])
 def test_only_a_link_changed(after, same):
     before = b'<html><head><title>T</title><link rel="stylesheet" href="/s.1.css"></head><body><p>A</p></body></html>'
-    assert search.only_a_link_changed(before, before)
-    assert search.only_a_link_changed(before, after) is same
-    assert search.only_a_link_changed(after, before) is same
+    assert search_readable.only_a_link_changed(before, before)
+    assert search_readable.only_a_link_changed(before, after) is same
+    assert search_readable.only_a_link_changed(after, before) is same
 
 
 def test_a_link_that_is_text_is_not_a_link():
     """In a <title> (or a script, a comment...), '<link ...>' is text, and Pagefind reads a title."""
     before = b'<html><head><title>A <link href="/a"> B</title></head><body><p>A</p></body></html>'
-    assert not search.only_a_link_changed(before, before.replace(b"/a", b"/b"))
-    assert search.only_a_link_changed(before + b"<link href='/a'>", before + b"<link href='/b'>") is False  # in the body
+    assert not search_readable.only_a_link_changed(before, before.replace(b"/a", b"/b"))
+    assert search_readable.only_a_link_changed(before + b"<link href='/a'>", before + b"<link href='/b'>") is False  # in the body
 
 
 def test_an_edit_gives_pagefind_the_fragments_of_the_pages_that_stayed(tmp_path, monkeypatch):
