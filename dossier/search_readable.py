@@ -43,7 +43,7 @@ def readable(page: bytes) -> bytes:
 def unread(page: bytes) -> Iterator[tuple[int, int]]:
     """(start, end) of each element readable() cuts out, in order."""
     title = _TITLE.search(page)  # the first <title> is the page's title for Pagefind; any later one is not
-    opened = None
+    lowered = None
     done = 0
     at = page.find(b"data-pagefind-ignore")
     while at != -1:
@@ -51,8 +51,8 @@ def unread(page: bytes) -> Iterator[tuple[int, int]]:
         tag = _TAG.match(page, start) if start >= done else None
         end = None
         if tag is not None and tag.end() > at:
-            opened = opened or _Open(page)
-            end = _ignored_element(page, tag, title is not None and title.start() < start, opened)
+            lowered = lowered or _Lowered(page)
+            end = _ignored_element(page, tag, title is not None and title.start() < start, lowered)
         if end is not None:
             yield start, end
             done = end
@@ -100,18 +100,19 @@ def _reaches_index(lowered: bytes, start: int, end: int) -> bool:
     return False
 
 
-def _ignored_element(page: bytes, tag: re.Match, titled: bool, opened: "_Open") -> int | None:
-    """Where the ignored element opened by `tag` ends, if it can be cut out."""
+def _ignored_element(page: bytes, tag: re.Match, titled: bool, lowered: "_Lowered") -> int | None:
+    """Where the ignored element opened by `tag` ends, if it can be cut out; read in the page
+    in lower case (`lowered`), where tags' names are as the sets above spell them."""
     name = tag.group(2).lower()
     if tag.group(1) or name not in _CLOSED and name != b"p" or tag.group(3).endswith(b"/") \
             or b"data-pagefind-ignore" not in {m.group(1).lower() for m in _ATTRIBUTE.finditer(tag.group(3))} \
-            or _reaches_index(opened.page, tag.start(), tag.end()):
+            or _reaches_index(lowered.page, tag.start(), tag.end()):
         return None
     # in an open <p> or <a>, a block or a link would close the outer one, and this with it
-    phrasing = name == b"p" or opened.at(tag.start(), b"p")
-    in_link = opened.at(tag.start(), b"a")
+    phrasing = name == b"p" or lowered.opened(tag.start(), b"p")
+    in_link = lowered.opened(tag.start(), b"a")
     open_ = [name]
-    for inner in _TAG.finditer(opened.page, tag.end()):  # the page in lower case, and so the names
+    for inner in _TAG.finditer(lowered.page, tag.end()):
         closing, inner_name, attributes = inner.groups()
         if closing:  # an end tag: it must close the innermost open element
             if open_[-1] != inner_name:
@@ -119,7 +120,7 @@ def _ignored_element(page: bytes, tag: re.Match, titled: bool, opened: "_Open") 
             open_.pop()
             if not open_:
                 end = inner.end()
-                reaches = (_reaches_index(opened.page, tag.end(), end)
+                reaches = (_reaches_index(lowered.page, tag.end(), end)
                            or not titled and _TITLE.search(page, tag.end(), end))
                 return None if reaches else end
             continue
@@ -136,15 +137,16 @@ def _ignored_element(page: bytes, tag: re.Match, titled: bool, opened: "_Open") 
     return None
 
 
-class _Open:
-    """Whether a <p> or an <a> is open at a place in a page: its last tag before it is a start
-    tag. Found looking back from the place (a page of 4 MB has tens of thousands of links), in
-    the page in lower case (`page`)."""
+class _Lowered:
+    """A page in lower case (`page`), made once for all its ignored elements, and whether a <p>
+    or an <a> is open at a place in it."""
 
     def __init__(self, page: bytes):
         self.page = page.lower()
 
-    def at(self, place: int, name: bytes) -> bool:
+    def opened(self, place: int, name: bytes) -> bool:
+        """Whether the last <name> or </name> tag before the place is a start tag: found looking
+        back from it (a page of 4 MB has tens of thousands of links)."""
         return self._last(b"<" + name, place) > self._last(b"</" + name, place)
 
     def _last(self, opener: bytes, before: int) -> int:
