@@ -341,11 +341,17 @@ class _Either:
 
 
 def run_pagefind(site: Path, bundle: Path, stop: threading.Event | None = None, timeout: float = 600) -> None:
-    """Run Pagefind over site into bundle; SearchStopped as soon as `stop` is set (serve sets it on a save)."""
-    command = [str(binary()), "--site", str(site), "--output-path", str(bundle), "--silent"]
+    """Run Pagefind over site into bundle; SearchStopped as soon as `stop` is set (serve sets it on a save).
+
+    It runs in bundle's folder (a scratch folder) and without the PAGEFIND_ variables: Pagefind
+    takes options from a pagefind.yml, .json or .toml in its working folder and from those
+    variables, and the index must be made of the pages alone (the same input gives the same bytes,
+    and readable() tells what Pagefind reads as it reads with its defaults)."""
+    command = [str(binary()), "--site", os.path.abspath(site), "--output-path", os.path.abspath(bundle), "--silent"]
+    alone = {name: value for name, value in os.environ.items() if not name.startswith("PAGEFIND_")}
     try:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True)  # its own group: _kill ends whatever it started
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=bundle.parent,
+                                   env=alone, start_new_session=True)  # its own group: _kill ends whatever it started
     except OSError as exc:
         raise SearchError(f"search index: could not run Pagefind ({exc})") from None
     deadline = time.monotonic() + timeout
@@ -376,8 +382,9 @@ def _kill(process: subprocess.Popen) -> None:
 
 def binary() -> Path:
     """The Pagefind binary: PAGEFIND_BINARY_PATH, else the one the pagefind_bin wheel ships."""
-    if os.environ.get("PAGEFIND_BINARY_PATH"):
-        return Path(os.environ["PAGEFIND_BINARY_PATH"])
+    given = os.environ.get("PAGEFIND_BINARY_PATH")
+    if given:  # a path as from the working folder, or a name on PATH: Pagefind runs in another folder
+        return Path(os.path.abspath(given) if os.sep in given else shutil.which(given) or given)
     try:
         from pagefind_bin import get_executable
         return Path(get_executable())

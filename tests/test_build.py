@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
@@ -242,6 +245,20 @@ def test_same_input_gives_byte_identical_output(tmp_path: Path):
     assert run("build", "--root", EXAMPLE.parent, "--out", first).returncode == 0
     assert run("build", "--root", EXAMPLE.parent, "--out", second).returncode == 0
     assert tree_digest(first) == tree_digest(second)
+
+
+def test_pagefind_settings_around_the_command_change_nothing(tmp_path: Path, example_site: Path):
+    """Pagefind reads options from a pagefind.yml in the folder it runs in and from PAGEFIND_
+    variables: a build run from a folder that has one, with such variables set, is the same."""
+    plain, around = tmp_path / "plain", tmp_path / "around"
+    assert run("build", "--root", example_site, "--out", plain, cwd=tmp_path).returncode == 0
+    (example_site / "pagefind.yml").write_text('exclude_selectors: ["p"]\nkeep_index_url: true\n')
+    env = {**os.environ, "PAGEFIND_EXCLUDE_SELECTORS": '["h1"]', "PAGEFIND_WRITE_PLAYGROUND": "true"}
+    result = subprocess.run([sys.executable, str(REPO / "build.py"), "build", "--root", str(example_site),
+                             "--out", str(around)], cwd=example_site, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert tree_digest(around) == tree_digest(plain)
 
 
 def test_base_url_option_moves_every_link(tmp_path: Path, example_site: Path):

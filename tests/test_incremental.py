@@ -42,8 +42,8 @@ indexed = {{rel: page for rel, page in given.items() if marked(page)}} or given
 pages = {{rel: hashlib.sha256(read(page)).hexdigest() for rel, page in indexed.items()}}
 out.mkdir(parents=True, exist_ok=True)
 (out / "pagefind-entry.json").write_text(json.dumps(pages, sort_keys=True))
-if os.environ.get("PAGEFIND_STUB_LOG"):  # one line a run: the pages it was given
-    with open(os.environ["PAGEFIND_STUB_LOG"], "a") as log:
+if os.environ.get("DOSSIER_TEST_PAGEFIND_LOG"):  # one line a run: the pages it was given
+    with open(os.environ["DOSSIER_TEST_PAGEFIND_LOG"], "a") as log:
         log.write(json.dumps(sorted(given)) + "\\n")
 """
 
@@ -683,7 +683,7 @@ def test_a_shards_pagefind_reads_links_kept_from_build_to_build(site, tmp_path, 
 
     monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")  # the example's 32 marked pages in 4 shards
     log = tmp_path / "pagefind-runs"
-    monkeypatch.setenv("PAGEFIND_STUB_LOG", str(log))
+    monkeypatch.setenv("DOSSIER_TEST_PAGEFIND_LOG", str(log))
     trees = cache.folder_of(site, site / "site") / "search"
 
     def held() -> dict[str, dict[str, tuple[int, int]]]:  # a link made again changes its file's ctime
@@ -846,7 +846,7 @@ def test_an_edit_indexes_again_only_the_search_shards_of_the_pages_it_changed(si
 
     monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")  # the example's 32 marked pages in 4 shards
     log = tmp_path / "pagefind-runs"
-    monkeypatch.setenv("PAGEFIND_STUB_LOG", str(log))
+    monkeypatch.setenv("DOSSIER_TEST_PAGEFIND_LOG", str(log))
     build(site)
     bundle = site / "site" / "pagefind"
     shards = {p.parent.relative_to(bundle).as_posix(): set(json.loads(p.read_text()))
@@ -890,7 +890,7 @@ def test_an_index_left_behind_is_made_again_where_it_is_behind(site, tmp_path, m
 
     monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")
     log = tmp_path / "pagefind-runs"
-    monkeypatch.setenv("PAGEFIND_STUB_LOG", str(log))
+    monkeypatch.setenv("DOSSIER_TEST_PAGEFIND_LOG", str(log))
     build(site)
     log.write_text("")
     edit(site / "content" / "cards" / "limousine-gift.yml", "title: ", "title: Behind, ")
