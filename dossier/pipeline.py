@@ -447,9 +447,9 @@ def index_search(writer: output.Writer, records: dict[str, PageRecord], options:
                 for folder, shard in wanted.items()
                 if folder in keepable}
 
-        def put(files: dict[str, bytes]) -> None:  # each shard's bundle, as soon as it is made
+        def put(files: dict[str, bytes], written: dict[str, Path]) -> None:  # each shard's bundle, once made
             for rel, data in files.items():
-                writer.put(rel, data)
+                writer.put(rel, data, same=written[rel])
 
         whole = len(shards) == 1
         search.index_shards(writer.assembled(), options.out, wanted, whole=whole, stop=options.stop,

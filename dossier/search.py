@@ -141,7 +141,7 @@ def shards_file(folders: list[str]) -> bytes:
 def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: bool,
                  stop: threading.Event | None = None, meanwhile: Callable[[], Any] | None = None,
                  kept: dict[str, set[str]] | None = None,
-                 each: Callable[[dict[str, bytes]], None] | None = None,
+                 each: Callable[[dict[str, bytes], dict[str, Path]], None] | None = None,
                  trees: Path | None = None) -> dict[str, bytes]:
     """The bundles of the shards `wanted` (folder -> its pages), by their paths under OUT.
 
@@ -160,6 +160,8 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
     own (one bundle at a time), while the Pagefinds go on; nothing is returned then. The bundles
     of a clean build at 5,000 explainers are 13,000 files: written after the last Pagefind, they
     took 2.8 s with one core idle. An error in `each` ends the Pagefinds as a failed shard does.
+    It gets the files Pagefind wrote too, by the same paths, to link rather than write again:
+    they stay until the scratch folder goes, after `each` is done with them.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -170,9 +172,9 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
     linked = [threading.Event() for _ in wanted]
     handed, unhanded = [], []  # the futures of `each`, and the errors they met
 
-    def hand(files: dict[str, bytes]) -> None:
+    def hand(files: dict[str, bytes], written: dict[str, Path]) -> None:
         try:
-            each(files)
+            each(files, written)
         except BaseException as exc:  # a full disk: the other shards' bundles could not be put either
             unhanded.append(exc)
             failed.set()  # so their Pagefinds end now
@@ -198,7 +200,7 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
             files = {folder + rel: data for rel, data in files.items() if first or MERGED_FILES.fullmatch(rel)}
             if each is None:
                 return files
-            handed.append(handing.submit(hand, files))
+            handed.append(handing.submit(hand, files, {rel: bundle / rel[len(folder):] for rel in files}))
             return {}
 
         side_by_side = max(1, min(workers(), len(wanted)))
@@ -226,12 +228,13 @@ def index_shards(site: Path, out: Path, wanted: dict[str, list[str]], whole: boo
 def _bundle(site: Path, bundle: Path, pages: int, stop: "threading.Event | _Either | None",
             seeded: bool = False) -> dict[str, bytes]:
     """Pagefind's bundle of the site's `pages` pages: its files by their paths in the bundle
-    folder, which is gone afterwards. `seeded`: the folder holds fragments already (`_seed`)."""
+    folder. The folder stays, for its files to be linked into the next site, and goes with the
+    scratch folder. `seeded`: the folder holds fragments already (`_seed`)."""
     run_pagefind(site, bundle, stop, BUDGET_BASE + BUDGET_PER_PAGE * pages)
     files = {path.relative_to(bundle).as_posix(): path.read_bytes() for path in sorted(bundle.rglob("*"))
              if path.is_file()}
-    shutil.rmtree(bundle, ignore_errors=True)
     if seeded and not _one_fragment_a_page(files):  # a seed it did not make, or two pages' hashes alike
+        shutil.rmtree(bundle, ignore_errors=True)
         return _bundle(site, bundle, pages, stop)
     return files
 

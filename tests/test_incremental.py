@@ -45,6 +45,9 @@ out.mkdir(parents=True, exist_ok=True)
 if os.environ.get("DOSSIER_TEST_PAGEFIND_LOG"):  # one line a run: the pages it was given
     with open(os.environ["DOSSIER_TEST_PAGEFIND_LOG"], "a") as log:
         log.write(json.dumps(sorted(given)) + "\\n")
+if os.environ.get("DOSSIER_TEST_PAGEFIND_INODES"):  # one line a run: the inode of the entry it wrote
+    with open(os.environ["DOSSIER_TEST_PAGEFIND_INODES"], "a") as log:
+        log.write(str((out / "pagefind-entry.json").stat().st_ino) + "\\n")
 """
 
 
@@ -670,6 +673,30 @@ def test_a_build_returns_once_the_folders_pagefind_wrote_in_are_gone(site, monke
     result = pipeline.build(pipeline.Options(root=site, out=site / "site"))
     assert result.pages > 30 and slowed
     assert not [p.name for p in site.iterdir() if ".building" in p.name]
+
+
+def test_a_shards_bundle_becomes_the_sites_by_a_link(site, tmp_path, monkeypatch):
+    """The files a shard's Pagefind wrote are linked into the next site, not written again: a new
+    file is a new inode, dear on a disk without a journal (README, Speed). So after an edit."""
+    monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")  # the example's 32 marked pages in 4 shards
+    log = tmp_path / "pagefind-inodes"
+    monkeypatch.setenv("DOSSIER_TEST_PAGEFIND_INODES", str(log))
+
+    def entries() -> dict[str, int]:
+        return {p.relative_to(site / "site").as_posix(): p.stat().st_ino
+                for p in (site / "site" / "pagefind").rglob("pagefind-entry.json")}
+
+    build(site)
+    written = {int(n) for n in log.read_text().split()}
+    first = entries()
+    assert len(first) == 4 and set(first.values()) == written
+    edit(site / "content" / "cards" / "iran-drones.yml", "drones", "drones and missiles")
+    build(site)
+    again = {int(n) for n in log.read_text().split()} - written
+    now = entries()
+    remade = {rel for rel in now if now[rel] != first[rel]}
+    assert len(remade) == 1 and {now[rel] for rel in remade} == again
+    assert_same_as_clean(site, tmp_path)
 
 
 def test_a_shards_pagefind_reads_links_kept_from_build_to_build(site, tmp_path, monkeypatch):

@@ -278,8 +278,9 @@ def test_each_search_shard_is_handed_over_while_the_others_are_still_indexed(tmp
                           f'if [ -e "$2/b" ]; then for n in $(seq 200); do [ -e {handed} ] && exit 0; sleep 0.1; done; fi\n')
     got = []
 
-    def each(files):
+    def each(files, written):  # and the very files Pagefind wrote, there until the index is done
         got.append(sorted(files))
+        assert {rel: path.read_bytes() for rel, path in written.items()} == files
         if "pagefind/index/shard" in files:
             handed.touch()
 
@@ -295,7 +296,7 @@ def test_an_error_handing_a_search_shard_over_fails_the_index(tmp_path, monkeypa
 
     site = two_shard_site(tmp_path, monkeypatch, 'mkdir -p "$4/index" && echo "$2" > "$4/index/shard"\n')
 
-    def each(files):
+    def each(files, written):
         raise OSError("No space left on device")
 
     with pytest.raises(OSError, match="No space left"):
@@ -313,7 +314,7 @@ def test_an_error_handing_a_search_shard_over_ends_the_other_pagefinds_at_once(t
                                                  'mkdir -p "$4/index" && exit 0; fi\n'
                                                  f"echo $$ > {started}\nexec sleep 600\n")
 
-    def each(files):
+    def each(files, written):
         raise OSError("No space left on device")
 
     began = time.monotonic()
