@@ -353,8 +353,9 @@ def run_pagefind(site: Path, bundle: Path, stop: threading.Event | None = None, 
     command = [str(binary()), "--site", os.path.abspath(site), "--output-path", os.path.abspath(bundle), "--silent"]
     alone = {name: value for name, value in os.environ.items() if not name.startswith("PAGEFIND_")}
     try:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=bundle.parent,
-                                   env=alone, start_new_session=True)  # its own group: _kill ends whatever it started
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   cwd=bundle.parent, env=alone,
+                                   start_new_session=True)  # its own group: _kill ends whatever it started
     except OSError as exc:
         raise SearchError(f"search index: could not run Pagefind ({exc})") from None
     deadline = time.monotonic() + timeout
