@@ -202,7 +202,7 @@ class Writer:
 
         `same`, a file of these very bytes that no one writes to any more (Pagefind's, in a scratch
         folder), is linked there instead: a new file is a new inode, which on the development
-        machine's disk cost 60-200 µs (README, Speed), and the scratch file's deletion frees none."""
+        machine's disk cost 63-216 µs (README, Speed), and the scratch file's deletion frees none."""
         if isinstance(data, bytes):
             digest = checksum(data)
         if digest is not None and self.can_keep(rel, digest):
