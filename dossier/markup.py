@@ -9,6 +9,7 @@ The extension works on Python-Markdown's parse tree:
   section anchor it sits under;
 - a block processor that refuses lists and quotes nested past MAX_NESTING levels,
   where Python-Markdown's time grows steeply and its recursion ends in a crash.
+Python-Markdown's inline step is its own, but skips patterns that cannot match (markup_inline).
 The HTML that comes out passes the allowlist sanitizer (markup_sanitize); embedded cards go in after it.
 """
 
@@ -31,6 +32,7 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
+from .markup_inline import QuickInline
 from .markup_sanitize import sanitize
 from .model import Body
 from .problems import Mark, Problems, did_you_mean
@@ -229,6 +231,7 @@ class ExplainerExtension(Extension):
         md.parser.blockprocessors.register(DepthGuard(md.parser, self.renderer), "dossier-depth", 1000)
         md.parser.blockprocessors.register(EmbedProcessor(md.parser, self.renderer), "dossier-embed", 95)
         md.treeprocessors.register(FactsProcessor(md, self.renderer), "dossier-facts", 4)
+        md.treeprocessors.register(QuickInline(md), "inline", 20)  # in place of Python-Markdown's own
 
 
 class DepthGuard(BlockProcessor):

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markdown.treeprocessors import InlineProcessor
 
 from dossier import fields, load
 from dossier.cli import Reporter, main
@@ -46,7 +47,8 @@ MARKDOWN_TOKENS = ["[[", "]]", "|", "![[", "russia", "kim-jong-un", "north-korea
                    "</div>", "<script>", "</script>", "<a href=\"javascript:x\">", "[", "]", "(", ")", "](", "https://x.org",
                    "javascript:", "!", "{: #id }", "{: onclick=x }", "[^1]", "[^1]: ", "| a | b |\n|---|---|\n", "---",
                    "Russia", "Moscow", "North Korea", "Pyongyang", "Kim Jong Un", "Mr. Kim", "Kim", ".", ". ", "?",
-                   "!", "\"", "'", "<!--", "-->", "*[HTML]: x", "<http://x.org>", "<javascript:alert(1)>"]
+                   "!", "\"", "'", "<!--", "-->", "*[HTML]: x", "<http://x.org>", "<javascript:alert(1)>", "<a@x.org>",
+                   "  \n"]
 
 
 def _joined(tokens: list[str], extra=st.text(max_size=6)):
@@ -130,6 +132,8 @@ TARGETS = {"russia": Target("/actors/russia/", "Russia", "actor"), "north-korea"
 NAMES = {"Russia": "russia", "Moscow": "russia", "North Korea": "north-korea", "Pyongyang": "north-korea",
          "Kim Jong Un": "kim-jong-un", "Mr. Kim": "kim-jong-un"}
 RENDERER = MarkdownRenderer(TARGETS, NAMES, lambda slug: f'<aside class="card"><p>{slug}</p></aside>')
+PLAIN = MarkdownRenderer(TARGETS, NAMES, lambda slug: f'<aside class="card"><p>{slug}</p></aside>')
+PLAIN.md.treeprocessors.register(InlineProcessor(PLAIN.md), "inline", 20)  # Python-Markdown's own inline step
 
 
 @fuzz
@@ -142,6 +146,25 @@ def test_markdown_extensions(text, explainer):
     assert live_markup(rendered.html) == []
     assert {m.actor for m in rendered.mentions} <= {"russia", "north-korea", "kim-jong-un"}
     assert {slug for slug, _ in rendered.embeds} <= {"shells"}
+
+
+@fuzz
+@given(markdownish, st.booleans())
+def test_the_quick_inline_step_renders_as_python_markdowns_own(text, explainer):
+    """markup_inline passes over text a pattern cannot match: the same HTML, facts and problems."""
+    def render(renderer: MarkdownRenderer):
+        problems = Problems()
+        rendered = renderer.render(Body(text, "content/explainers/x.md", 7), problems, autolink=explainer,
+                                   allow_embeds=explainer, inline=not explainer)
+        return rendered, [(problem.mark, problem.message) for problem in problems.items]
+
+    assert render(RENDERER) == render(PLAIN)
+
+
+def test_the_quick_inline_step_knows_every_pattern():
+    """Text no pattern can match is passed over whole only while every pattern is in NEEDS."""
+    RENDERER.render(Body("Plain *text*.", "content/explainers/x.md", 1), Problems())
+    assert RENDERER.md.treeprocessors["inline"].find_any is not None
 
 
 @fuzz
