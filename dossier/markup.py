@@ -9,7 +9,7 @@ The extension works on Python-Markdown's parse tree:
   section anchor it sits under;
 - a block processor that refuses lists and quotes nested past MAX_NESTING levels,
   where Python-Markdown's time grows steeply and its recursion ends in a crash.
-Python-Markdown's inline step is its own, but skips patterns that cannot match (markup_inline).
+Python-Markdown's inline step is markup_inline's QuickInline: the same, but it skips patterns that cannot match.
 The HTML that comes out passes the allowlist sanitizer (markup_sanitize); embedded cards go in after it.
 """
 

@@ -131,8 +131,14 @@ TARGETS = {"russia": Target("/actors/russia/", "Russia", "actor"), "north-korea"
            "shells": Target("/cards/shells/", "Shells", "card"), "visit": Target("/explainers/visit/", "Visit", "explainer")}
 NAMES = {"Russia": "russia", "Moscow": "russia", "North Korea": "north-korea", "Pyongyang": "north-korea",
          "Kim Jong Un": "kim-jong-un", "Mr. Kim": "kim-jong-un"}
-RENDERER = MarkdownRenderer(TARGETS, NAMES, lambda slug: f'<aside class="card"><p>{slug}</p></aside>')
-PLAIN = MarkdownRenderer(TARGETS, NAMES, lambda slug: f'<aside class="card"><p>{slug}</p></aside>')
+
+
+def embed(slug: str) -> str:
+    return f'<aside class="card"><p>{slug}</p></aside>'
+
+
+RENDERER = MarkdownRenderer(TARGETS, NAMES, embed)
+PLAIN = MarkdownRenderer(TARGETS, NAMES, embed)
 PLAIN.md.treeprocessors.register(InlineProcessor(PLAIN.md), "inline", 20)  # Python-Markdown's own inline step
 
 
