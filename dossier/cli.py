@@ -44,6 +44,10 @@ class Reporter:
         print(f"{verb} {result.pages} pages ({result.rendered} rendered, {result.unchanged} unchanged), "
               f"{result.files} files in {result.seconds:.2f} s{where}", file=self.out)
 
+    def timings(self, result: Result) -> None:
+        """How long each step of the build took (--timings)."""
+        print("steps: " + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in result.steps), file=self.out)
+
     def usage(self, message: str) -> None:
         print(f"error: {message}", file=self.err)
 
@@ -59,6 +63,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "serve":
             command.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
             command.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        else:
+            command.add_argument("--timings", action="store_true", help="also print how long each step took")
     new = sub.add_parser("new", help="scaffold an explainer, actor or card")
     new.add_argument("kind", choices=("explainer", "actor", "card"))
     new.add_argument("slug")
@@ -139,6 +145,8 @@ def main(argv: list[str] | None = None, reporter: Reporter | None = None) -> int
             return serve(options, args.host, args.port, reporter)
         result = build(options)
         reporter.built(result, options.out if options.write else None)
+        if args.timings:
+            reporter.timings(result)
         return 0
     except UsageError as exc:
         reporter.usage(str(exc))

@@ -70,6 +70,21 @@ class Result:
     changed: list[str] = field(default_factory=list)  # output files written, replaced or removed
     base_path: str = "/"  # the path of base_url the site is served under
     search_behind: bool = False  # the search index was kept from pages since changed (Options.search)
+    steps: list[tuple[str, float]] = field(default_factory=list)  # each step's wall seconds, in order (Laps)
+
+
+class Laps:
+    """The wall time of each step, taken as it ends (`python build.py build --timings`). A step
+    done in another's shadow counts in that one's: writing the build cache's record in search's."""
+
+    def __init__(self, started: float):
+        self.steps: list[tuple[str, float]] = []
+        self._last = started
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.steps.append((step, now - self._last))
+        self._last = now
 
 
 def build(options: Options) -> Result:
@@ -79,17 +94,23 @@ def build(options: Options) -> Result:
     are unchanged, and the result is the same, byte for byte, as a build without it.
     """
     started = time.perf_counter()
+    laps = Laps(started)
     with collector_paused():
         cache = BuildCache(options.root, options.out).open(write=options.write)
         try:
             epoch, inputs = cache.scan(options)
             cache.start(epoch)
-            result = (None if options.replan else _nothing_changed(options, cache, inputs)) \
-                or _build(options, cache, inputs, started)
+            laps("scan")
+            result = None if options.replan else _nothing_changed(options, cache, inputs)
+            if result is not None:
+                laps("unchanged")  # the last site found intact
+            else:
+                result = _build(options, cache, inputs, started, laps)
         finally:
             output.removed()  # the scratch folders Pagefind read, removed meanwhile
             cache.close()
     result.seconds = time.perf_counter() - started
+    result.steps = laps.steps
     return result
 
 
@@ -121,7 +142,7 @@ def _nothing_changed(options: Options, cache: BuildCache, inputs: dict[str, byte
                   base_path=core.base_path, search_behind=core.search_behind and not options.search)
 
 
-def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], started: float) -> Result:
+def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], started: float, laps: Laps) -> Result:
     """Every step; each reuses what the last build recorded wherever its inputs are unchanged."""
     # The steps' modules, imported here: a build that finds nothing changed needs none of them.
     from .index import Index, build_index
@@ -133,10 +154,13 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     told = output.HELPER.ask(cache.core.outputs) if options.write else None
     content = read_content(options, cache, problems)
     theme = Theme.of(options.root, content, cache.folder / "layouts" if options.write else None, problems)
+    laps("read")
     bodies = BodyStep(content, theme, options.root, cache)
     bodies.render(problems)
+    laps("bodies")
     _go_on(options)
     index = build_index(content, bodies.rendered, cache.index.get("last"))
+    laps("index")
     last = None if cache.fresh or cache.planned is None else cache.planned
     bodies.assets = assets_digest(theme.published)
     plan_from = plan_inputs(content, index, bodies.rendered, theme.urls)
@@ -148,13 +172,16 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     static = theme.static(options.root, content)
     check_outputs(pages, static, problems)
     _stop_on_errors(problems)
+    laps("plan")
     _go_on(options)
     shapes = bodies.shapes(pages, last, planned)
+    laps("shapes")
     _go_on(options)
     if not options.write:  # `check`: render every stale page for its errors; nothing is written
         for _ in bodies.render_pages(pages, shapes, _always, problems, planned):
             pass
         _stop_on_errors(problems)
+        laps("pages")
         return Result(pages=len(pages), rendered=bodies.pages_rendered, unchanged=len(pages) - bodies.pages_rendered,
                       warnings=problems.warnings, base_path=content.site.base_path)
     writer = output.Writer(options.out, cache.core.outputs, cache.mirror, cache.core.mirror, cache.core.folders, told)
@@ -164,6 +191,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
         _stop_on_errors(problems)
         for rel, data in static.items():
             writer.put(rel, data, cache.checksum_of(data) if isinstance(data, Path) else None)
+        laps("pages")
         # While Pagefind runs, this thread writes the build cache's record aside (record() does it
         # once, then or after publishing) and a thread links a fresh site's mirror. Or it only takes
         # the record in, for a later writing (Options.record_later) that makes the plan's record then.
@@ -177,7 +205,9 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                                                        None if later else plan_record(), later=later))
         writer.mirror_ahead()
         searched, behind = index_search(writer, records, options, cache, meanwhile=record)
+        laps("search")
         outputs = writer.commit()
+        laps("commit")
     except BaseException:
         writer.abort()
         raise
@@ -200,6 +230,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
                    later=plan_record if later else None)
     except OSError as exc:  # the site is in place; only the next build's head start is lost
         result.warnings.append(cache_unsaved(exc, "the site is built, but "))
+    laps("record")  # the mirror levelled, the build cache's record saved
     return result
 
 

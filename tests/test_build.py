@@ -269,3 +269,34 @@ def test_base_url_option_moves_every_link(tmp_path: Path, example_site: Path):
     assert home.meta["canonical"] == "https://news.example.com/deep/path/"
     internal = [h for h in home.links if not urlsplit(h).scheme and not h.startswith("#")]
     assert internal and all(h.startswith("/deep/path/") for h in internal)
+
+
+STEPS = re.compile(r"steps: (.+)")
+
+
+def _steps(stdout: str) -> list[tuple[str, float]]:
+    """The --timings line as (step, seconds) pairs; [] if there is none."""
+    found = STEPS.search(stdout)
+    return [(step, float(seconds)) for step, seconds in
+            (re.fullmatch(r"(\w+) (\d+\.\d\d) s", part).groups() for part in found[1].split(", "))] if found else []
+
+
+def test_timings_name_each_step_of_the_build_in_order(tmp_path: Path, example_site: Path):
+    """`--timings` adds a line of each step's wall time, which together make the build's own time."""
+    assert _steps(run("build", "--root", example_site, "--out", tmp_path / "plain").stdout) == []  # only when asked
+    out = tmp_path / "out"
+    first = run("build", "--root", example_site, "--out", out, "--timings")
+    assert first.returncode == 0, first.stderr
+    steps = _steps(first.stdout)
+    assert [step for step, _ in steps] == ["scan", "read", "bodies", "index", "plan", "shapes", "pages", "search",
+                                           "commit", "record"]
+    total = float(re.search(r"files in (\d+\.\d\d) s", first.stdout)[1])
+    assert 0 < sum(seconds for _, seconds in steps) <= total + 0.01 * len(steps)  # each rounded to 0.01 s
+    again = run("build", "--root", example_site, "--out", out, "--timings")
+    assert [step for step, _ in _steps(again.stdout)] == ["scan", "unchanged"]
+    (example_site / "content" / "cards" / "new-card.yml").write_text(
+        "title: New card\nclaim: A claim.\nsources:\n  - name: Agency\n")
+    check = run("check", "--root", example_site, "--out", out, "--timings")
+    assert check.returncode == 0, check.stderr
+    assert [step for step, _ in _steps(check.stdout)] == ["scan", "read", "bodies", "index", "plan", "shapes",
+                                                          "pages"]
