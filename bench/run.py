@@ -54,6 +54,7 @@ GENERATOR_ORDER = ["ours", "hugo", "pelican", "mkdocs", "floor-1proc", "floor-2p
 PEER_VENV = BENCH / ".venv"
 REQUIREMENTS = BENCH / "requirements.txt"
 SUMMARY_LINE = re.compile(r"\b(rendered|unchanged)\b", re.I)
+STEPS_LINE = re.compile(r"^steps: (.+)$", re.M)  # what our build prints with --timings
 
 
 # --------------------------------------------------------------------------------------
@@ -76,8 +77,14 @@ class Sample:
     def summary(self) -> str:
         """Our engine's summary line (rendered/unchanged counts), if it printed one."""
         found = [ln.strip() for ln in self.log.read_text(encoding="utf-8", errors="replace").splitlines()
-                 if SUMMARY_LINE.search(ln)]
+                 if SUMMARY_LINE.search(ln) and not STEPS_LINE.match(ln)]
         return found[-1] if found else ""
+
+    def steps(self) -> dict[str, float]:
+        """Our engine's wall seconds by step (`build.py --timings`), if it printed them."""
+        found = STEPS_LINE.findall(self.log.read_text(encoding="utf-8", errors="replace"))
+        return {step: float(seconds) for step, seconds in
+                (part.rsplit(" ", 2)[:2] for part in found[-1].split(", "))} if found else {}
 
 
 def tree_pids(root: int) -> list[int]:
@@ -327,7 +334,7 @@ class Bench:
 
     def ours(self, rep: int, cold_only: bool = False) -> None:
         root, out = self.work / "ours", self.work / "out" / "ours"
-        cmd = [self.python, str(REPO / "build.py"), "build", "--root", str(root), "--out", str(out)]
+        cmd = [self.python, str(REPO / "build.py"), "build", "--root", str(root), "--out", str(out), "--timings"]
         clean(out, root / ".cache")
         first = self.run("cold", "ours", rep, cmd)
         self.html_files["ours"] = count_html(out)
@@ -444,6 +451,22 @@ class Bench:
                             f"{pages / med:.1f} | {max(s.peak_kb for s in good) / 1024:.0f} | "
                             f"{max(s.pss_kb for s in good) / 1024:.0f} | {ratio} | "
                             f"{self.html_files.get(generator, '') if scenario == 'cold' else ''} |")
+        return rows
+
+    def steps_table(self) -> list[str]:
+        """Where our builds' time went: the median of each step's wall seconds, by scenario."""
+        found = {scenario: [s.steps() for s in self.results.get((scenario, "ours"), []) if s.rc == 0 and s.steps()]
+                 for scenario in SCENARIOS}
+        found = {scenario: samples for scenario, samples in found.items() if samples}
+        names = list(dict.fromkeys(step for samples in found.values() for sample in samples for step in sample))
+        if not names:
+            return []
+        rows = ["### Our build's steps (median wall s, `build.py --timings`)", "",
+                "| scenario | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        for scenario, samples in found.items():
+            cells = [statistics.median(s[n] for s in samples if n in s) if any(n in s for s in samples) else None
+                     for n in names]
+            rows.append(f"| {scenario} | " + " | ".join("" if c is None else f"{c:.2f}" for c in cells) + " |")
         return rows
 
     def median(self, scenario: str, generator: str) -> float | None:
@@ -577,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *bench.notes(),
         f"- whole run: {time.perf_counter() - started:.0f} s; logs in {work / 'logs'}",
+        "",
+        *bench.steps_table(),
     ]
     for scenario, generator, tail in bench.failures:
         report += ["", f"### {generator} {scenario} failed; last lines of its output", "", "```", tail, "```"]

@@ -33,7 +33,8 @@ def test_benchmark_runs_at_tiny_size(tmp_path):
         capture_output=True, text=True, timeout=180, cwd=REPO,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = table_rows(proc.stdout)
+    results, steps = proc.stdout.split("### Our build's steps")  # our steps' table comes last
+    rows = table_rows(results)
     ours = {r["scenario"]: r for r in rows if r["generator"] == "ours"}
     assert sorted(ours) == sorted(OUR_SCENARIOS), proc.stdout
     for scenario, row in ours.items():
@@ -44,6 +45,12 @@ def test_benchmark_runs_at_tiny_size(tmp_path):
         assert 0 < float(row["peak PSS MB"]) <= float(row["peak MB"]) * 1.1, row
     assert {"floor-1proc", "floor-2proc"} <= {r["generator"] for r in rows}
     assert re.search(r"^- CPU: ", proc.stdout, re.M), "machine description missing"
+    # where our time went: each scenario's steps as build.py --timings printed them
+    by_scenario = {r["scenario"]: r for r in table_rows(steps)}
+    assert sorted(by_scenario) == sorted(OUR_SCENARIOS), steps
+    assert all(float(by_scenario["cold"][step]) >= 0 for step in ("read", "bodies", "pages", "search")), steps
+    assert by_scenario["no-change"]["unchanged"] and not by_scenario["no-change"]["search"], steps
+    assert re.search(r"^- ours no-change, last summary line: `built ", proc.stdout, re.M), proc.stdout
 
 
 SEARCH_LATENCY = REPO / "bench" / "search_latency.py"
