@@ -455,18 +455,23 @@ class Bench:
 
     def steps_table(self) -> list[str]:
         """Where our builds' time went: the median of each step's wall seconds, by scenario."""
-        found = {scenario: [s.steps() for s in self.results.get((scenario, "ours"), []) if s.rc == 0 and s.steps()]
-                 for scenario in SCENARIOS}
-        found = {scenario: samples for scenario, samples in found.items() if samples}
-        names = list(dict.fromkeys(step for samples in found.values() for sample in samples for step in sample))
+        found: dict[str, list[dict[str, float]]] = {}
+        for scenario in SCENARIOS:
+            samples = [steps for steps in (s.steps() for s in self.results.get((scenario, "ours"), []) if s.rc == 0)
+                       if steps]
+            if samples:
+                found[scenario] = samples
+        names = list(dict.fromkeys(step for samples in found.values() for steps in samples for step in steps))
         if not names:
             return []
         rows = ["### Our build's steps (median wall s, `build.py --timings`)", "",
                 "| scenario | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
         for scenario, samples in found.items():
-            cells = [statistics.median(s[n] for s in samples if n in s) if any(n in s for s in samples) else None
-                     for n in names]
-            rows.append(f"| {scenario} | " + " | ".join("" if c is None else f"{c:.2f}" for c in cells) + " |")
+            cells = []
+            for name in names:
+                seconds = [steps[name] for steps in samples if name in steps]
+                cells.append(f"{statistics.median(seconds):.2f}" if seconds else "")
+            rows.append(f"| {scenario} | " + " | ".join(cells) + " |")
         return rows
 
     def median(self, scenario: str, generator: str) -> float | None:
