@@ -77,9 +77,9 @@ class Laps:
     """The wall time of each step, taken as it ends (`python build.py build --timings`). A step
     done in another's shadow counts in that one's: writing the build cache's record in search's."""
 
-    def __init__(self, started: float):
+    def __init__(self) -> None:
+        self.started = self._last = time.perf_counter()
         self.steps: list[tuple[str, float]] = []
-        self._last = started
 
     def __call__(self, step: str) -> None:
         now = time.perf_counter()
@@ -93,8 +93,7 @@ def build(options: Options) -> Result:
     Incremental: what the last build recorded in ROOT/.cache is reused wherever its inputs
     are unchanged, and the result is the same, byte for byte, as a build without it.
     """
-    started = time.perf_counter()
-    laps = Laps(started)
+    laps = Laps()
     with collector_paused():
         cache = BuildCache(options.root, options.out).open(write=options.write)
         try:
@@ -105,11 +104,11 @@ def build(options: Options) -> Result:
             if result is not None:
                 laps("unchanged")  # the last site found intact
             else:
-                result = _build(options, cache, inputs, started, laps)
+                result = _build(options, cache, inputs, laps)
         finally:
             output.removed()  # the scratch folders Pagefind read, removed meanwhile
             cache.close()
-    result.seconds = time.perf_counter() - started
+    result.seconds = time.perf_counter() - laps.started
     result.steps = laps.steps
     return result
 
@@ -142,7 +141,7 @@ def _nothing_changed(options: Options, cache: BuildCache, inputs: dict[str, byte
                   base_path=core.base_path, search_behind=core.search_behind and not options.search)
 
 
-def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], started: float, laps: Laps) -> Result:
+def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], laps: Laps) -> Result:
     """Every step; each reuses what the last build recorded wherever its inputs are unchanged."""
     # The steps' modules, imported here: a build that finds nothing changed needs none of them.
     from .index import Index, build_index
@@ -214,7 +213,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], starte
     result = Result(pages=len(pages), files=len(outputs), rendered=bodies.pages_rendered,
                     unchanged=len(pages) - bodies.pages_rendered, warnings=problems.warnings,
                     changed=sorted(writer.changed), base_path=content.site.base_path, search_behind=behind,
-                    seconds=time.perf_counter() - started)
+                    seconds=time.perf_counter() - laps.started)
     try:
         if options.published is not None:
             options.published(result)
