@@ -29,6 +29,7 @@ class Reporter:
 
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr):
         self.out, self.err = out, err
+        self.steps = False  # --timings: each build's summary is followed by its steps
 
     def problems(self, problems: list[Problem]) -> None:
         for problem in problems:
@@ -43,6 +44,8 @@ class Reporter:
         verb = "checked" if out is None else "built"
         print(f"{verb} {result.pages} pages ({result.rendered} rendered, {result.unchanged} unchanged), "
               f"{result.files} files in {result.seconds:.2f} s{where}", file=self.out)
+        if self.steps:
+            self.timings(result)
 
     def timings(self, result: Result) -> None:
         """How long each step of the build took (--timings)."""
@@ -63,8 +66,7 @@ def parser() -> argparse.ArgumentParser:
         if name == "serve":
             command.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
             command.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-        else:
-            command.add_argument("--timings", action="store_true", help="also print how long each step took")
+        command.add_argument("--timings", action="store_true", help="also print how long each step of a build took")
     new = sub.add_parser("new", help="scaffold an explainer, actor or card")
     new.add_argument("kind", choices=("explainer", "actor", "card"))
     new.add_argument("slug")
@@ -140,13 +142,12 @@ def main(argv: list[str] | None = None, reporter: Reporter | None = None) -> int
             print(f"wrote {path}", file=reporter.out)
             return 0
         options = options_from(args, write=args.command != "check")
+        reporter.steps = args.timings
         if args.command == "serve":
             from .serve import serve
             return serve(options, args.host, args.port, reporter)
         result = build(options)
         reporter.built(result, options.out if options.write else None)
-        if args.timings:
-            reporter.timings(result)
         return 0
     except UsageError as exc:
         reporter.usage(str(exc))

@@ -213,7 +213,7 @@ def _build(options: Options, cache: BuildCache, inputs: dict[str, bytes], laps: 
     result = Result(pages=len(pages), files=len(outputs), rendered=bodies.pages_rendered,
                     unchanged=len(pages) - bodies.pages_rendered, warnings=problems.warnings,
                     changed=sorted(writer.changed), base_path=content.site.base_path, search_behind=behind,
-                    seconds=time.perf_counter() - laps.started)
+                    seconds=time.perf_counter() - laps.started, steps=list(laps.steps))  # as published: to commit
     try:
         if options.published is not None:
             options.published(result)

@@ -384,6 +384,9 @@ class Rebuilder:
                   file=self.reporter.out, flush=True)
         if behind:
             print(f"search index updated in {outcome.result.seconds:.2f} s", file=self.reporter.out, flush=True)
+        if (warm_up or behind) and self.reporter.steps:
+            self.reporter.timings(outcome.result)
+            self.reporter.out.flush()
 
     async def _attempt(self, options: Options) -> Outcome:
         self.busy = True

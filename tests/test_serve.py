@@ -730,6 +730,22 @@ def test_the_search_index_catches_up_once_the_editor_pauses(served):
     server.wait_for_page(f"{BASE}explainers/first-look/", lambda s, b: b"Quokkas of Wonsan" in b)
     server.wait_for_output(r"search index updated in")
     assert b"Quokkas of Wonsan" in search_words(server.root / "site")
+    assert "steps:" not in server.output  # only with --timings
+
+
+def test_timings_follow_each_build_and_the_search_catching_up(served):
+    """`serve --timings`: each build's summary, and the search index's catching up, name their steps."""
+    server = served(None, "--timings")
+    save(server.root / EXPLAINER, explainer_text("Quokkas of Wonsan"))
+    server.wait_for_output(r"search index updated in .*\nsteps: ")
+    lines = server.output.splitlines()
+    builds = [n for n, line in enumerate(lines) if line.startswith("built ")]
+    assert len(builds) == 2, server.output
+    for n in builds:  # as the site is shown: its record is written at a pause
+        steps = re.findall(r"(\w+) \d+\.\d\d s", lines[n + 1].removeprefix("steps: "))
+        assert lines[n + 1].startswith("steps: ") and steps[:2] == ["scan", "read"] and steps[-1] == "commit", lines
+    caught_up = lines[lines.index(next(line for line in lines if line.startswith("search index updated"))) + 1]
+    assert re.findall(r"(\w+) \d+\.\d\d s", caught_up)[-3:] == ["search", "commit", "record"], caught_up
 
 
 def test_a_save_stops_the_search_index_catching_up(served, tmp_path):
