@@ -677,7 +677,7 @@ def test_a_build_returns_once_the_folders_pagefind_wrote_in_are_gone(site, monke
 
 def test_a_shards_bundle_becomes_the_sites_by_a_link(site, tmp_path, monkeypatch):
     """The files a shard's Pagefind wrote are linked into the next site, not written again: a new
-    file is a new inode, dear on a disk without a journal (README, Speed). So after an edit."""
+    file is a new inode, dear on a disk without a journal (bench/FINDINGS.md). So after an edit."""
     monkeypatch.setenv("DOSSIER_SEARCH_SHARD_PAGES", "8")  # the example's 32 marked pages in 4 shards
     log = tmp_path / "pagefind-inodes"
     monkeypatch.setenv("DOSSIER_TEST_PAGEFIND_INODES", str(log))
