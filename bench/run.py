@@ -7,7 +7,9 @@ repetition runs, one generator after the other:
 
   ours      cold (no output, no ROOT/.cache), no-change rebuild, and three one-file edits
             (a card's claim, an explainer's paragraph, an actor's alias), each edit timed
-            once when applied and once when undone
+            once when applied and once when undone, and an explainer published and withdrawn
+  serve     the same edits saved while `build.py serve` runs on the site: from the save to the
+            whole site in place, as serve reports it (bench/serve_edits.py; --no-serve skips it)
   hugo      cold (no output, no cache dir), then the same build again (no-change)
   pelican   cold (no output, no content cache), then again with its content cache (no-change)
   mkdocs    cold
@@ -47,10 +49,12 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 import corpus  # noqa: E402
+import serve_edits  # noqa: E402
+from proctree import tree_pss_kb, tree_rss_kb  # noqa: E402
 
 PEERS = ["hugo", "pelican", "mkdocs"]
 SCENARIOS = ["cold", "no-change", "edit-card", "edit-explainer", "edit-alias", "publish-explainer"]
-GENERATOR_ORDER = ["ours", "hugo", "pelican", "mkdocs", "floor-1proc", "floor-2proc"]
+GENERATOR_ORDER = ["ours", "serve", "hugo", "pelican", "mkdocs", "floor-1proc", "floor-2proc"]
 PEER_VENV = BENCH / ".venv"
 REQUIREMENTS = BENCH / "requirements.txt"
 SUMMARY_LINE = re.compile(r"\b(rendered|unchanged)\b", re.I)
@@ -85,53 +89,6 @@ class Sample:
         found = STEPS_LINE.findall(self.log.read_text(encoding="utf-8", errors="replace"))
         return {step: float(seconds) for step, seconds in
                 (part.rsplit(" ", 2)[:2] for part in found[-1].split(", "))} if found else {}
-
-
-def tree_pids(root: int) -> list[int]:
-    """The process and all its descendants (via /proc/PID/task/TID/children)."""
-    pids, i = [root], 0
-    while i < len(pids):
-        pid = pids[i]
-        i += 1
-        try:
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{tid}/children") as f:
-                    pids.extend(int(x) for x in f.read().split())
-        except OSError:
-            pass
-    return pids
-
-
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def tree_rss_kb(root: int) -> int:
-    """Resident memory of the whole tree, summed (cheap: /proc/PID/statm)."""
-    total = 0
-    for pid in tree_pids(root):
-        try:
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * PAGE_KB
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
-
-
-def tree_pss_kb(root: int) -> int:
-    """Proportional memory of the whole tree: a page shared by n processes counts 1/n in each
-    (/proc/PID/smaps_rollup). Forked workers share most of their parent's pages, which the RSS
-    sum counts once per process; this does not. Slower to read, so sampled less often."""
-    total = 0
-    for pid in tree_pids(root):
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
-                        break
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
 
 
 def measure(cmd: list[str], log: Path, env: dict | None = None, cwd: Path | None = None,
@@ -297,11 +254,13 @@ class Bench:
     floor: bool
     timeout: float
     scenarios: list = field(default_factory=lambda: list(SCENARIOS))
+    serve: bool = True  # the edits saved in `build.py serve` too
     logs: Path = field(init=False)
     results: dict = field(default_factory=dict)     # (scenario, generator) -> [Sample]
     html_files: dict = field(default_factory=dict)  # generator -> count after a cold build
     failures: list = field(default_factory=list)
     engine_versions: list = field(default_factory=list)  # (fingerprint, first build that saw it)
+    looks: dict = field(default_factory=dict)  # scenario -> seconds from a save in serve to its first look
 
     def __post_init__(self):
         self.logs = self.work / "logs"
@@ -322,13 +281,16 @@ class Bench:
     def run(self, scenario: str, generator: str, rep: int, cmd: list[str], **kw) -> Sample:
         log = self.logs / f"{generator}-{scenario}-{rep}-{len(self.results.get((scenario, generator), []))}.log"
         if generator == "ours":
-            fp = engine_fingerprint()
-            if not self.engine_versions or self.engine_versions[-1][0] != fp:
-                if self.engine_versions:
-                    print(f"  warning: the engine's code changed before this build ({log.stem})",
-                          file=sys.stderr, flush=True)
-                self.engine_versions.append((fp, log.stem))
+            self.note_engine(log.stem)
         return self.record(scenario, generator, measure(cmd, log, timeout=self.timeout, **kw))
+
+    def note_engine(self, stem: str) -> None:
+        """Warn if the engine's code changed since our last build (its numbers would mix versions)."""
+        fp = engine_fingerprint()
+        if not self.engine_versions or self.engine_versions[-1][0] != fp:
+            if self.engine_versions:
+                print(f"  warning: the engine's code changed before this build ({stem})", file=sys.stderr, flush=True)
+            self.engine_versions.append((fp, stem))
 
     # ---- ours
 
@@ -359,6 +321,8 @@ class Bench:
             self.run(f"edit-{kind}", "ours", rep, cmd)  # undoing it is the same kind of edit
         if "publish-explainer" in self.scenarios:
             self.publish(root, rep, cmd)
+        if self.serve:
+            self.in_serve(root, out, rep)
 
     def publish(self, root: Path, rep: int, cmd: list[str]) -> None:
         """A new explainer (the edited one's text under another name and title), then withdrawn."""
@@ -372,6 +336,49 @@ class Bench:
         finally:
             added.unlink()
         self.run("publish-explainer", "ours", rep, cmd)  # withdrawing it changes the same pages back
+
+    def in_serve(self, root: Path, out: Path, rep: int) -> None:
+        """The same edits saved while `build.py serve` runs on the site (serve_edits.py)."""
+        edits = []  # (scenario, path, content saved; None: deleted)
+        for kind in ("card", "explainer", "alias"):
+            if f"edit-{kind}" in self.scenarios:
+                edit = self.manifest["edits"][kind]
+                path = root / edit["path"]
+                original = path.read_bytes()
+                edited = original.decode("utf-8").replace(edit["old"], edit["new"], 1).encode("utf-8")
+                edits += [(f"edit-{kind}", path, edited), (f"edit-{kind}", path, original)]
+        if "publish-explainer" in self.scenarios:
+            source = root / self.manifest["edits"]["explainer"]["path"]
+            text = re.sub(r"^title: .*$", 'title: "Published today"', source.read_text(encoding="utf-8"),
+                          count=1, flags=re.M)
+            added = source.with_name("zz-published-today.md")
+            edits += [("publish-explainer", added, text.encode("utf-8")), ("publish-explainer", added, None)]
+        if not edits:
+            return
+        self.note_engine(f"serve-{rep}")
+        cmd = [self.python, str(REPO / "build.py"), "serve", "--root", str(root), "--out", str(out),
+               "--port", "0", "--timings"]
+        serving, originals = None, {path: path.read_bytes() for _, path, data in edits if path.exists()}
+        try:
+            serving = serve_edits.Serving(cmd, self.timeout)
+            for n, (scenario, path, data) in enumerate(edits):
+                saved = serving.save(path, data, self.logs / f"serve-{scenario}-{rep}-{n}.log")
+                self.record(scenario, "serve", Sample(wall=saved.wall, cpu=saved.cpu, peak_kb=saved.peak_kb,
+                                                      pss_kb=saved.pss_kb, rc=0 if saved.ok else 1, log=saved.log))
+                if saved.look is not None:
+                    self.looks.setdefault(scenario, []).append(saved.look)
+        except serve_edits.ServeFailed as exc:
+            log = self.logs / f"serve-failed-{rep}.log"
+            log.write_text(str(exc), encoding="utf-8")
+            self.failures.append(("serve", "serve", str(exc)[-3000:]))
+        finally:
+            if serving is not None:
+                serving.stop()
+            for path in {path for _, path, _ in edits}:  # the corpus as it was
+                if path in originals:
+                    path.write_bytes(originals[path])
+                else:
+                    path.unlink(missing_ok=True)
 
     # ---- peers
 
@@ -493,6 +500,9 @@ class Bench:
         floor1 = self.median("cold", "floor-1proc")
         if ours and floor1:
             lines.append(f"- ours cold ÷ bare one-process floor: {ours / floor1:.2f}×")
+        if self.looks:
+            lines.append("- serve, from a save to the first look at the saved page (median): " + ", ".join(
+                f"{scenario} {statistics.median(seconds):.3f} s" for scenario, seconds in self.looks.items()))
         for scenario in SCENARIOS:
             summaries = [s.summary() for s in self.results.get((scenario, "ours"), []) if s.summary()]
             if summaries:
@@ -517,6 +527,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scenarios", default=",".join(SCENARIOS),
                    help="comma-separated scenarios to time (cold always runs)")
     p.add_argument("--no-floor", action="store_true", help="skip the bare Python floor")
+    p.add_argument("--no-serve", action="store_true", help="skip the edits saved in `build.py serve`")
     p.add_argument("--no-warmup", action="store_true",
                    help="skip the untimed warm-up build of every generator on a tiny corpus")
     p.add_argument("--python", default=None,
@@ -569,7 +580,8 @@ def main(argv: list[str] | None = None) -> int:
         Bench(work, args.python, manifest, args.peers, not args.no_floor, args.timeout).repetition(0, cold_only=True)
 
     work, manifest = corpus_for(args.explainers, args.seed)
-    bench = Bench(work, args.python, manifest, args.peers, not args.no_floor, args.timeout, args.scenarios)
+    bench = Bench(work, args.python, manifest, args.peers, not args.no_floor, args.timeout, args.scenarios,
+                  serve=not args.no_serve)
     clean(work / "logs")
     signal.signal(signal.SIGTERM, interrupt)
     interrupted = None

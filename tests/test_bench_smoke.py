@@ -44,6 +44,14 @@ def test_benchmark_runs_at_tiny_size(tmp_path):
         # the proportional measure never exceeds the resident sum it shares out (sampled a moment later)
         assert 0 < float(row["peak PSS MB"]) <= float(row["peak MB"]) * 1.1, row
     assert {"floor-1proc", "floor-2proc"} <= {r["generator"] for r in rows}
+    # the same edits saved in a running `build.py serve`: save to site in place, and to first look
+    served = {r["scenario"]: r for r in rows if r["generator"] == "serve"}
+    assert sorted(served) == sorted(OUR_SCENARIOS[2:]), proc.stdout
+    assert all(r["runs"] == "2" and 0 < float(r["median wall s"]) < 30 for r in served.values()), served
+    looks = re.search(r"^- serve, from a save to the first look at the saved page \(median\): (.+)$", proc.stdout, re.M)
+    assert looks and "edit-card " in looks[1], proc.stdout
+    logs = sorted((tmp_path / "e6-s1" / "logs").glob("serve-edit-card-*.log"))
+    assert len(logs) == 2 and all(re.search(r"^built .*\(\d+ rendered", log.read_text(), re.M) for log in logs)
     assert re.search(r"^- CPU: ", proc.stdout, re.M), "machine description missing"
     # where our time went: each scenario's steps as build.py --timings printed them
     by_scenario = {r["scenario"]: r for r in table_rows(steps)}
