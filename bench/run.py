@@ -50,7 +50,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 import corpus  # noqa: E402
 import serve_edits  # noqa: E402
-from proctree import tree_pss_kb, tree_rss_kb  # noqa: E402
+from proctree import Peaks  # noqa: E402
 
 PEERS = ["hugo", "pelican", "mkdocs"]
 SCENARIOS = ["cold", "no-change", "edit-card", "edit-explainer", "edit-alias", "publish-explainer"]
@@ -95,21 +95,12 @@ def measure(cmd: list[str], log: Path, env: dict | None = None, cwd: Path | None
             timeout: float = 3600.0, interval: float = 0.05) -> Sample:
     """Run cmd to completion; wall seconds and peak memory of its process tree."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    peak = pss = 0
     done = threading.Event()
     with open(log, "wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, cwd=cwd, start_new_session=True)
-
-        def sample():
-            nonlocal peak, pss
-            ticks = 0
-            while not done.wait(interval):
-                peak = max(peak, tree_rss_kb(proc.pid))
-                if ticks % 4 == 0:
-                    pss = max(pss, tree_pss_kb(proc.pid))
-                ticks += 1
+        peaks = Peaks(proc.pid, interval)
 
         def kill():
             if not done.wait(timeout):
@@ -118,23 +109,23 @@ def measure(cmd: list[str], log: Path, env: dict | None = None, cwd: Path | None
                 except ProcessLookupError:
                     pass
 
-        threads = [threading.Thread(target=sample, daemon=True), threading.Thread(target=kill, daemon=True)]
-        for t in threads:
-            t.start()
+        killer = threading.Thread(target=kill, daemon=True)
+        killer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:  # interrupted: take the build down with us
             os.killpg(proc.pid, signal.SIGKILL)
             os.wait4(proc.pid, 0)
             done.set()
+            peaks.stop()
             raise
         wall = time.perf_counter() - start
         done.set()
         proc.returncode = os.waitstatus_to_exitcode(status)
-        for t in threads:
-            t.join()
-    return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak_kb=max(peak, usage.ru_maxrss),
-                  pss_kb=pss, rc=proc.returncode, log=log)
+        peaks.stop()
+        killer.join()
+    return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak_kb=max(peaks.rss_kb, usage.ru_maxrss),
+                  pss_kb=peaks.pss_kb, rc=proc.returncode, log=log)
 
 
 # --------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from proctree import tree_cpu_s, tree_pss_kb, tree_rss_kb
+from proctree import Peaks, tree_cpu_s
 
 QUIET = 2.5  # seconds without CPU time spent that count as settled: more than serve's pause before search
 IDLE_CPU = 0.05  # CPU seconds over QUIET that still count as idle (the watcher, the server's loop)
@@ -88,39 +88,26 @@ class Serving:
 
     def save(self, path: Path, data: bytes | None, log: Path) -> Saved:
         """Save data over path (None: delete it), and time what serve makes of it."""
-        first, peak, pss, done = len(self.lines), 0, 0, threading.Event()
-
-        def sample() -> None:
-            nonlocal peak, pss
-            ticks = 0
-            while not done.wait(0.05):
-                peak = max(peak, tree_rss_kb(self.process.pid))
-                if ticks % 4 == 0:
-                    pss = max(pss, tree_pss_kb(self.process.pid))
-                ticks += 1
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        cpu = tree_cpu_s(self.process.pid)
-        start = time.perf_counter()
-        if data is None:
-            path.unlink()
-        else:
-            temp = path.with_name(f".{path.name}.saving")
-            temp.write_bytes(data)
-            os.replace(temp, path)
+        first, peaks = len(self.lines), Peaks(self.process.pid)
         try:
+            cpu = tree_cpu_s(self.process.pid)
+            start = time.perf_counter()
+            if data is None:
+                path.unlink()
+            else:
+                temp = path.with_name(f".{path.name}.saving")
+                temp.write_bytes(data)
+                os.replace(temp, path)
             at, ok = self.wait_for(r"built ", start, fail=r"\d+ errors?$")
             cpu = tree_cpu_s(self.process.pid) - cpu
         finally:
-            done.set()
-            sampler.join()
+            peaks.stop()
         looks = [t for t, line in self.lines[first:] if start <= t <= at and line.startswith("first look at")]
         self.settle()
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("".join(line for _, line in self.lines[first:]), encoding="utf-8")
         return Saved(wall=at - start, look=looks[0] - start if looks else None, cpu=cpu,
-                     peak_kb=peak, pss_kb=pss, ok=ok, log=log)
+                     peak_kb=peaks.rss_kb, pss_kb=peaks.pss_kb, ok=ok, log=log)
 
     def output(self) -> str:
         return "".join(line for _, line in self.lines[-40:])
