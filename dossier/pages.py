@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Collection
@@ -20,6 +21,7 @@ from .markup import Rendered, Target
 from .model import Actor, Card, Content, Explainer, PartialDate
 
 DRAWN = ("drawing", "network", "neighbourhood")  # the context entries that hold drawings (graph.py)
+HOME_SIZE = 100  # explainers on a page of the archive; the home page shows one to two pages' worth
 JSONLD_TYPES = {"person": "Person", "country": "Country", "organization": "Organization", "group": "Organization"}
 
 
@@ -61,6 +63,17 @@ def target(kind: str, item: Explainer | Actor | Card, urls: Urls) -> Target:
     return Target(urls.path(kind, item.slug), item.name if kind == "actor" else item.title, kind)
 
 
+def listing(count: int) -> tuple[int, int]:
+    """How `count` explainers, newest first, are listed: how many the home page shows, and how
+    many archive pages of HOME_SIZE follow it. Up to 2 * HOME_SIZE, the home page shows them
+    all. Past that, the archive pages are numbered from the oldest (/archive/1/ holds the oldest
+    HOME_SIZE) and the home page shows the rest, HOME_SIZE + 1 to 2 * HOME_SIZE of them: so a new
+    explainer changes the home page, not the archive, whose pages keep their addresses and their
+    explainers. A big site's home page stays small for readers, and quick to make again."""
+    archived = max(0, math.ceil(count / HOME_SIZE) - 2)
+    return count - archived * HOME_SIZE, archived
+
+
 def names(content: Content) -> dict[str, str]:
     """Every actor name and alias, to the actor's slug."""
     table = {}
@@ -92,11 +105,27 @@ def plan(inputs: reuse.Inputs, urls: Urls, last: reuse.Plan | None = None,
     planner = reuse.Planner(inputs, last, recorded)
     c, ix, b = planner.views.content, planner.views.index, planner.views.bodies
     page = planner.page
+    shown, archived = listing(len(index.explainers_by_date))
+
+    def listed(first: int, last: int) -> dict[str, Any]:  # the explainers by_date[first:last], newest first
+        slugs = ix.explainers_by_date[first:last]
+        return {"explainers": [c.explainers[s] for s in slugs],
+                "actors_of": {s: [c.actors[a] for a in ix.explainer_actors[s]] for s in slugs}}
+
     pages = [page(("home",), lambda: Page("index.html", "home.html", {
-        "explainers": [c.explainers[s] for s in ix.explainers_by_date],
-        "actors_of": {s: [c.actors[a] for a in ix.explainer_actors[s]] for s in c.explainers},
+        **listed(0, shown),
+        "newer": None,
+        "older": urls.path("archive", str(archived)) if archived else None,
         "jsonld": _jsonld_site(c.site, urls),
     }, urls.base_path))]
+    for n in range(archived, 0, -1):  # numbered from the oldest, so a new explainer changes none of them
+        first = shown + (archived - n) * HOME_SIZE
+        pages.append(page(("archive", n), lambda n=n, first=first: Page(f"archive/{n}/index.html", "archive.html", {
+            **listed(first, first + HOME_SIZE),
+            "newer": urls.path("archive", str(n + 1)) if n < archived else urls.base_path,
+            "older": urls.path("archive", str(n - 1)) if n > 1 else None,
+            "jsonld": _jsonld_collection("Explainers", urls.absolute(urls.path("archive", str(n)))),
+        }, urls.path("archive", str(n)))))
     for slug in index.explainers_by_date:
         pages.append(page(("explainer", slug), lambda slug=slug: _explainer_page(c.explainers[slug], c, ix, b, urls)))
     pages.append(page(("actors",), lambda: Page("actors/index.html", "actors.html", {

@@ -300,3 +300,52 @@ def test_timings_name_each_step_of_the_build_in_order(tmp_path: Path, example_si
     assert check.returncode == 0, check.stderr
     assert [step for step, _ in _steps(check.stdout)] == ["scan", "read", "bodies", "index", "plan", "shapes",
                                                           "pages"]
+
+
+def _listed(page: Path) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """A listing page's explainers as (href, published date), in order, and its pager's links by rel."""
+    text = page.read_text()
+    entries = re.findall(r'<h2><a href="([^"]+)">.*?<time datetime="([^"]+)">', text, re.S)
+    pager = dict(re.findall(r'<a rel="(prev|next)" href="([^"]+)">', text))
+    return entries, pager
+
+
+def test_past_two_pages_of_explainers_the_oldest_go_to_an_archive_a_new_one_leaves_alone(tmp_path: Path,
+                                                                                       example_site: Path):
+    """The home page lists the newest explainers, and archive pages of HOME_SIZE the older ones,
+    numbered from the oldest: following "Older explainers" from the home page lists every
+    explainer once, newest first, and publishing another rewrites no archive page."""
+    from dossier.pages import HOME_SIZE
+
+    explainers = example_site / "content" / "explainers"
+    for n in range(3 * HOME_SIZE + 5):
+        (explainers / f"gen-{n:03d}.md").write_text(
+            f"---\ntitle: Generated {n}\ndek: One of many.\npublished: 2019-{1 + n // 28:02d}-{1 + n % 28:02d}\n---\n\n"
+            f"## Why it matters now\n\nText {n}.\n")
+    count = len(list(explainers.glob("*.md")))
+    out = tmp_path / "site"
+    assert run("build", "--root", example_site, "--out", out).returncode == 0
+
+    walk, page, pages = [], out / "index.html", []
+    while True:
+        entries, pager = _listed(page)
+        walk += entries
+        pages.append(page)
+        if "next" not in pager:
+            break
+        page = target_file(out, pager["next"])
+        assert page.is_file() and _listed(page)[1]["prev"] == (BASE_PATH if len(pages) == 1 else
+                                                                 f"{BASE_PATH}archive/{int(page.parent.name) + 1}/")
+    assert [p.parent.relative_to(out).as_posix() for p in pages] == [".", "archive/2", "archive/1"]
+    assert len(walk) == count == len({href for href, _ in walk})  # every explainer, once
+    assert [date for _, date in walk] == sorted((date for _, date in walk), reverse=True)  # newest first
+    assert all(len(_listed(p)[0]) == HOME_SIZE for p in pages[1:])
+    assert HOME_SIZE < len(_listed(pages[0])[0]) <= 2 * HOME_SIZE
+    assert f"{BASE_PATH}archive/1/" in (out / "sitemap.xml").read_text()
+
+    archive = {p: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino) for p in pages[1:]}
+    (explainers / "published-today.md").write_text(
+        "---\ntitle: Published today\ndek: The newest.\npublished: 2030-01-01\n---\n\nText.\n")
+    assert run("build", "--root", example_site, "--out", out).returncode == 0
+    assert _listed(out / "index.html")[0][0][0] == f"{BASE_PATH}explainers/published-today/"
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino) for p in archive} == archive
