@@ -107,8 +107,8 @@ def plan(inputs: reuse.Inputs, urls: Urls, last: reuse.Plan | None = None,
     page = planner.page
     shown, archived = listing(len(index.explainers_by_date))
 
-    def listed(first: int, last: int) -> dict[str, Any]:  # the explainers by_date[first:last], newest first
-        slugs = ix.explainers_by_date[first:last]
+    def listed(start: int, stop: int) -> dict[str, Any]:  # the explainers by_date[start:stop], newest first
+        slugs = ix.explainers_by_date[start:stop]
         return {"explainers": [c.explainers[s] for s in slugs],
                 "actors_of": {s: [c.actors[a] for a in ix.explainer_actors[s]] for s in slugs}}
 
