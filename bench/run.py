@@ -30,6 +30,7 @@ needed to run it; the peers come from bench/.venv (made from bench/requirements.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -44,6 +45,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -232,6 +234,20 @@ def engine_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+@contextlib.contextmanager
+def restored(saves: list[tuple[str, Path, bytes | None]]) -> Iterator[None]:
+    """The files these saves touch put back as they were afterwards, whatever happens."""
+    originals = {path: path.read_bytes() for _, path, _ in saves if path.exists()}
+    try:
+        yield
+    finally:
+        for path in {path for _, path, _ in saves}:
+            if path not in originals:
+                path.unlink(missing_ok=True)
+            elif not path.exists() or path.read_bytes() != originals[path]:
+                path.write_bytes(originals[path])
+
+
 def count_html(out: Path) -> int:
     return sum(1 for _, _, files in os.walk(out) for f in files if f.endswith(".html"))
 
@@ -295,81 +311,61 @@ class Bench:
             return  # nothing incremental to measure without a good first build
         if "no-change" in self.scenarios:
             self.run("no-change", "ours", rep, cmd)
-        for kind in ("card", "explainer", "alias"):
-            if f"edit-{kind}" not in self.scenarios:
-                continue
-            edit = self.manifest["edits"][kind]
-            path = root / edit["path"]
-            original = path.read_bytes()
-            text = original.decode("utf-8")
-            if edit["old"] not in text:
-                raise SystemExit(f"edit target not found in {path}: corpus changed under the benchmark?")
-            try:
-                path.write_bytes(text.replace(edit["old"], edit["new"], 1).encode("utf-8"))
-                self.run(f"edit-{kind}", "ours", rep, cmd)
-            finally:
-                path.write_bytes(original)
-            self.run(f"edit-{kind}", "ours", rep, cmd)  # undoing it is the same kind of edit
-        if "publish-explainer" in self.scenarios:
-            self.publish(root, rep, cmd)
-        if self.serve:
-            self.in_serve(root, out, rep)
+        saves = self.edits(root)
+        with restored(saves):
+            for scenario, path, data in saves:
+                if data is None:
+                    path.unlink()
+                else:
+                    path.write_bytes(data)
+                self.run(scenario, "ours", rep, cmd)
+        if self.serve and saves:
+            self.in_serve(root, out, rep, saves)
 
-    def publish(self, root: Path, rep: int, cmd: list[str]) -> None:
-        """A new explainer (the edited one's text under another name and title), then withdrawn."""
-        source = root / self.manifest["edits"]["explainer"]["path"]
-        added = source.with_name("zz-published-today.md")
-        text = source.read_text(encoding="utf-8")
-        added.write_text(re.sub(r"^title: .*$", 'title: "Published today"', text, count=1, flags=re.M),
-                         encoding="utf-8")
-        try:
-            self.run("publish-explainer", "ours", rep, cmd)
-        finally:
-            added.unlink()
-        self.run("publish-explainer", "ours", rep, cmd)  # withdrawing it changes the same pages back
-
-    def in_serve(self, root: Path, out: Path, rep: int) -> None:
-        """The same edits saved while `build.py serve` runs on the site (serve_edits.py)."""
-        edits = []  # (scenario, path, content saved; None: deleted)
+    def edits(self, root: Path) -> list[tuple[str, Path, bytes | None]]:
+        """The edit scenarios' saves, in order: each edit made, then undone (the same kind of edit).
+        A publication is a new explainer (the edited one's text under another name and title),
+        then withdrawn (None: the file deleted)."""
+        saves: list[tuple[str, Path, bytes | None]] = []
         for kind in ("card", "explainer", "alias"):
             if f"edit-{kind}" in self.scenarios:
                 edit = self.manifest["edits"][kind]
                 path = root / edit["path"]
                 original = path.read_bytes()
-                edited = original.decode("utf-8").replace(edit["old"], edit["new"], 1).encode("utf-8")
-                edits += [(f"edit-{kind}", path, edited), (f"edit-{kind}", path, original)]
+                text = original.decode("utf-8")
+                if edit["old"] not in text:
+                    raise SystemExit(f"edit target not found in {path}: corpus changed under the benchmark?")
+                saves += [(f"edit-{kind}", path, text.replace(edit["old"], edit["new"], 1).encode("utf-8")),
+                          (f"edit-{kind}", path, original)]
         if "publish-explainer" in self.scenarios:
             source = root / self.manifest["edits"]["explainer"]["path"]
             text = re.sub(r"^title: .*$", 'title: "Published today"', source.read_text(encoding="utf-8"),
                           count=1, flags=re.M)
             added = source.with_name("zz-published-today.md")
-            edits += [("publish-explainer", added, text.encode("utf-8")), ("publish-explainer", added, None)]
-        if not edits:
-            return
+            saves += [("publish-explainer", added, text.encode("utf-8")), ("publish-explainer", added, None)]
+        return saves
+
+    def in_serve(self, root: Path, out: Path, rep: int, saves: list[tuple[str, Path, bytes | None]]) -> None:
+        """The same saves while `build.py serve` runs on the site (serve_edits.py)."""
         self.note_engine(f"serve-{rep}")
         cmd = [self.python, str(REPO / "build.py"), "serve", "--root", str(root), "--out", str(out),
                "--port", "0", "--timings"]
-        serving, originals = None, {path: path.read_bytes() for _, path, data in edits if path.exists()}
-        try:
-            serving = serve_edits.Serving(cmd, self.timeout)
-            for n, (scenario, path, data) in enumerate(edits):
-                saved = serving.save(path, data, self.logs / f"serve-{scenario}-{rep}-{n}.log")
-                self.record(scenario, "serve", Sample(wall=saved.wall, cpu=saved.cpu, peak_kb=saved.peak_kb,
-                                                      pss_kb=saved.pss_kb, rc=0 if saved.ok else 1, log=saved.log))
-                if saved.look is not None:
-                    self.looks.setdefault(scenario, []).append(saved.look)
-        except serve_edits.ServeFailed as exc:
-            log = self.logs / f"serve-failed-{rep}.log"
-            log.write_text(str(exc), encoding="utf-8")
-            self.failures.append(("serve", "serve", str(exc)[-3000:]))
-        finally:
-            if serving is not None:
-                serving.stop()
-            for path in {path for _, path, _ in edits}:  # the corpus as it was
-                if path in originals:
-                    path.write_bytes(originals[path])
-                else:
-                    path.unlink(missing_ok=True)
+        serving = None
+        with restored(saves):
+            try:
+                serving = serve_edits.Serving(cmd, self.timeout)
+                for n, (scenario, path, data) in enumerate(saves):
+                    saved = serving.save(path, data, self.logs / f"serve-{scenario}-{rep}-{n}.log")
+                    self.record(scenario, "serve", Sample(wall=saved.wall, cpu=saved.cpu, peak_kb=saved.peak_kb,
+                                                          pss_kb=saved.pss_kb, rc=0 if saved.ok else 1, log=saved.log))
+                    if saved.look is not None:
+                        self.looks.setdefault(scenario, []).append(saved.look)
+            except serve_edits.ServeFailed as exc:
+                (self.logs / f"serve-failed-{rep}.log").write_text(str(exc), encoding="utf-8")
+                self.failures.append(("serve", "serve", str(exc)[-3000:]))
+            finally:
+                if serving is not None:
+                    serving.stop()
 
     # ---- peers
 
