@@ -49,8 +49,12 @@ class Serving:
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         threading.Thread(target=self._collect, daemon=True).start()
-        self.wait_for(r"serving http", 0.0)
-        self.settle()  # a new process plans the whole site once, at its first pause (warming up)
+        try:
+            self.wait_for(r"serving http", 0.0)
+            self.settle()  # a new process plans the whole site once, at its first pause (warming up)
+        except BaseException:  # not started after all: no serve left running behind the benchmark
+            self.stop()
+            raise
 
     def _collect(self) -> None:
         for line in self.process.stdout:
